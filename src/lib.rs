@@ -1,0 +1,19 @@
+//! PayDesk: a desktop cashier for WeChat Pay Native scan-to-pay.
+//!
+//! Layers, with dependencies pointing one way only:
+//!
+//! ```text
+//!   ui (eframe window)      cli (paydesk …)
+//!          \                 /
+//!           engine (tokio: order lifecycle, notify listener, polling, reconciliation)
+//!           /            \
+//!   wxpay (protocol)    ledger (SQLite: orders, events, export)
+//!       |
+//!   sandbox (the gateway side of the same protocol, on loopback)
+//! ```
+//!
+//! [`money`] and [`clock`] are shared leaf modules.
+
+pub mod clock;
+pub mod money;
+pub mod wxpay;

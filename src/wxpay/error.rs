@@ -1,0 +1,194 @@
+//! One error type for every v2 call, and what the caller should do about it.
+//!
+//! Three layers fail differently (reference §1, §3.3): the transport (the outcome is unknown), the protocol
+//! (`return_code=FAIL`: the request was refused before any business processing) and the business
+//! (`result_code=FAIL` with an `err_code`). [`WxError::action`] turns each into the one thing to do next.
+
+use super::sign::SignError;
+use super::xml::XmlError;
+
+/// What the caller should do after an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The outcome is unknown or the gateway was busy: send the same request again, byte-identical
+    /// parameters (a new nonce is fine).
+    RetrySame,
+    /// Ask the gateway (orderquery) what happened before doing anything else.
+    Query,
+    /// The order is already paid: confirm with orderquery and record it as paid.
+    TreatAsPaid,
+    /// This `out_trade_no` is burnt (closed, or never created): a new sale needs a new number.
+    NewOutTradeNo,
+    /// The merchant configuration is wrong (key, appid, mch_id, permissions, clock): a person must fix it.
+    FixConfig,
+    /// PayDesk built a request the gateway refuses: a bug, not something a retry fixes.
+    FixRequest,
+}
+
+/// How a transport failure happened. Connect-phase failures are known not to have reached the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// The connection could not be made (refused, DNS, TLS): the request was not delivered.
+    Connect,
+    /// No (complete) answer in time: the request may or may not have been processed.
+    Timeout,
+    /// HTTP status other than 200.
+    HttpStatus(u16),
+    /// Anything else on the wire (reset mid-body, …).
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WxError {
+    #[error("network error talking to WeChat Pay ({kind:?}): {detail}")]
+    Transport { kind: TransportKind, detail: String },
+    #[error("WeChat Pay refused the request: {msg}")]
+    Protocol { msg: String },
+    #[error("WeChat Pay: {code} ({des})")]
+    Business { code: String, des: String },
+    #[error("response signature invalid: {0}")]
+    Signature(#[from] SignError),
+    #[error("unreadable body: {0}")]
+    Xml(#[from] XmlError),
+    #[error("response field {field} is {got:?}, expected {expected:?}")]
+    Mismatch {
+        field: &'static str,
+        expected: String,
+        got: String,
+    },
+    #[error("response lacks field {0}")]
+    MissingField(&'static str),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+impl WxError {
+    /// The one thing to do next.
+    pub fn action(&self) -> Action {
+        match self {
+            WxError::Transport { .. } => Action::RetrySame,
+            // Something that does not verify may be an attack or a broken proxy: trust nothing it says,
+            // find out the truth by querying.
+            WxError::Signature(_) | WxError::Xml(_) | WxError::Mismatch { .. } | WxError::MissingField(_) => {
+                Action::Query
+            }
+            WxError::Protocol { msg } => protocol_action(msg),
+            WxError::Business { code, .. } => business_action(code),
+            WxError::InvalidRequest(_) => Action::FixRequest,
+        }
+    }
+
+    /// The `err_code` of a business failure.
+    pub fn err_code(&self) -> Option<&str> {
+        match self {
+            WxError::Business { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// True when the request is known not to have reached the gateway (safe to send elsewhere at once).
+    pub fn not_delivered(&self) -> bool {
+        matches!(
+            self,
+            WxError::Transport {
+                kind: TransportKind::Connect,
+                ..
+            }
+        )
+    }
+
+    /// Whether a failover to the backup domain is warranted (connection errors and timeouts only).
+    pub fn is_connectivity(&self) -> bool {
+        matches!(
+            self,
+            WxError::Transport {
+                kind: TransportKind::Connect | TransportKind::Timeout,
+                ..
+            }
+        )
+    }
+
+    /// A sentence a cashier or manager can act on.
+    pub fn advice(&self) -> String {
+        match self.action() {
+            Action::RetrySame => format!("{self}. PayDesk retries with the same order number."),
+            Action::Query => format!("{self}. PayDesk checks the order's real state with WeChat Pay."),
+            Action::TreatAsPaid => "This order is already paid.".to_string(),
+            Action::NewOutTradeNo => format!("{self}. Start a new sale."),
+            Action::FixConfig => format!(
+                "{self}. Check the merchant settings (appid, mch_id, the 32-character API v2 key, sign type, Native permission) and the computer's clock."
+            ),
+            Action::FixRequest => format!("{self}. This is a PayDesk bug: please report it."),
+        }
+    }
+}
+
+fn protocol_action(msg: &str) -> Action {
+    // return_code=FAIL: the request never reached business processing. Signature and parameter problems are
+    // configuration (key, clock) or request bugs; a retry does not help. System-busy texts are the exception.
+    if msg.contains("系统繁忙") || msg.contains("SYSTEMERROR") || msg.contains("系统错误") {
+        Action::RetrySame
+    } else if msg.contains("签名") || msg.contains("time_expire") || msg.contains("appid") || msg.contains("mch_id") || msg.contains("商户号") {
+        Action::FixConfig
+    } else {
+        Action::FixRequest
+    }
+}
+
+fn business_action(code: &str) -> Action {
+    match code {
+        "SYSTEMERROR" | "BIZERR_NEED_RETRY" => Action::RetrySame,
+        "ORDERPAID" => Action::TreatAsPaid,
+        "ORDERCLOSED" | "ORDERNOTEXIST" => Action::NewOutTradeNo,
+        "OUT_TRADE_NO_USED" => Action::Query,
+        "NOAUTH" | "APPID_NOT_EXIST" | "MCHID_NOT_EXIST" | "APPID_MCHID_NOT_MATCH" | "SIGNERROR" => {
+            Action::FixConfig
+        }
+        "INVALID_REQUEST" | "LACK_PARAMS" | "PARAM_ERROR" | "XML_FORMAT_ERROR" | "REQUIRE_POST_METHOD"
+        | "POST_DATA_EMPTY" | "NOT_UTF8" => Action::FixRequest,
+        // Unknown codes: find out the real state rather than guess.
+        _ => Action::Query,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn biz(code: &str) -> WxError {
+        WxError::Business {
+            code: code.into(),
+            des: String::new(),
+        }
+    }
+
+    #[test]
+    fn each_failure_says_what_to_do() {
+        assert_eq!(biz("SYSTEMERROR").action(), Action::RetrySame);
+        assert_eq!(biz("ORDERPAID").action(), Action::TreatAsPaid);
+        assert_eq!(biz("ORDERCLOSED").action(), Action::NewOutTradeNo);
+        assert_eq!(biz("OUT_TRADE_NO_USED").action(), Action::Query);
+        assert_eq!(biz("NOAUTH").action(), Action::FixConfig);
+        assert_eq!(biz("INVALID_REQUEST").action(), Action::FixRequest);
+        assert_eq!(biz("SOMETHING_NEW").action(), Action::Query);
+        assert_eq!(
+            WxError::Protocol { msg: "签名错误".into() }.action(),
+            Action::FixConfig
+        );
+        assert_eq!(
+            WxError::Protocol {
+                msg: "time_expire时间过短，刷卡至少1分钟，其他5分钟".into()
+            }
+            .action(),
+            Action::FixConfig
+        );
+        let t = WxError::Transport {
+            kind: TransportKind::Timeout,
+            detail: "read".into(),
+        };
+        assert_eq!(t.action(), Action::RetrySame);
+        assert!(t.is_connectivity());
+        assert!(!t.not_delivered());
+        assert_eq!(WxError::Signature(SignError::Mismatch).action(), Action::Query);
+    }
+}
