@@ -56,7 +56,9 @@ pub fn beijing() -> FixedOffset {
 
 /// `yyyyMMddHHmmss` in Beijing time.
 pub fn format_wx(t: DateTime<Utc>) -> String {
-    t.with_timezone(&beijing()).format("%Y%m%d%H%M%S").to_string()
+    t.with_timezone(&beijing())
+        .format("%Y%m%d%H%M%S")
+        .to_string()
 }
 
 /// Parse a `yyyyMMddHHmmss` Beijing time.

@@ -14,6 +14,10 @@
 //!
 //! [`money`] and [`clock`] are shared leaf modules.
 
+pub mod cli;
 pub mod clock;
+pub mod engine;
+pub mod ledger;
 pub mod money;
+pub mod sandbox_defaults;
 pub mod wxpay;

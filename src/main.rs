@@ -1,1 +1,19 @@
-fn main() {}
+//! The `paydesk` binary: the cashier window by default, or one of the commands in `paydesk --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use paydesk::cli::{self, Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None | Some(Command::Gui) => {
+            eprintln!(
+                "paydesk: the cashier window is not available yet (it lands with issue 6); see `paydesk --help`."
+            );
+            ExitCode::from(2)
+        }
+        Some(command) => cli::run(command),
+    }
+}

@@ -179,7 +179,9 @@ mod tests {
             Fen::parse_yuan("99999999999999999999"),
             Err(MoneyError::TooLarge { .. })
         ));
-        for bad in ["abc", "1,5", "1.", ".5", "1.2.3", "1e3", "12元", "NaN", "0x10", "1 2"] {
+        for bad in [
+            "abc", "1,5", "1.", ".5", "1.2.3", "1e3", "12元", "NaN", "0x10", "1 2",
+        ] {
             assert!(
                 matches!(Fen::parse_yuan(bad), Err(MoneyError::Invalid(_))),
                 "{bad}"

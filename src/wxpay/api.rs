@@ -58,8 +58,7 @@ pub struct UnifiedOrder {
 /// `[0-9A-Za-z_-]{6,32}`
 pub fn valid_out_trade_no(s: &str) -> bool {
     (6..=32).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
@@ -86,7 +85,10 @@ impl UnifiedOrder {
             ));
         }
         if self.body.is_empty() || self.body.len() > 127 {
-            return bad(format!("body must be 1-127 UTF-8 bytes, is {}", self.body.len()));
+            return bad(format!(
+                "body must be 1-127 UTF-8 bytes, is {}",
+                self.body.len()
+            ));
         }
         if self.body.trim() != self.body {
             return bad("body must not start or end with spaces".into());
@@ -97,8 +99,14 @@ impl UnifiedOrder {
         if self.product_id.is_empty() || self.product_id.len() > 32 {
             return bad("product_id (required for NATIVE) must be 1-32 characters".into());
         }
-        if self.notify_url.is_empty() || self.notify_url.len() > 256 || self.notify_url.contains('?') {
-            return bad("notify_url must be an absolute URL of at most 256 characters without a query".into());
+        if self.notify_url.is_empty()
+            || self.notify_url.len() > 256
+            || self.notify_url.contains('?')
+        {
+            return bad(
+                "notify_url must be an absolute URL of at most 256 characters without a query"
+                    .into(),
+            );
         }
         if self.spbill_create_ip.is_empty() || self.spbill_create_ip.len() > 64 {
             return bad("spbill_create_ip must be set".into());
@@ -208,7 +216,11 @@ impl TradeState {
     pub fn is_final(&self) -> bool {
         matches!(
             self,
-            TradeState::Success | TradeState::Refund | TradeState::Closed | TradeState::Revoked | TradeState::PayError
+            TradeState::Success
+                | TradeState::Refund
+                | TradeState::Closed
+                | TradeState::Revoked
+                | TradeState::PayError
         )
     }
 
@@ -231,21 +243,19 @@ pub struct Payment {
 
 impl Payment {
     fn from_params(p: &Params) -> Result<Payment, WxError> {
-        let fee = |name: &'static str| -> Result<Option<Fen>, WxError> {
-            match p.get(name).filter(|s| !s.is_empty()) {
-                None => Ok(None),
-                Some(v) => v
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(Fen::new)
-                    .map(Some)
-                    .ok_or(WxError::Mismatch {
-                        field: name,
-                        expected: "an amount in fen".into(),
-                        got: v.clone(),
-                    }),
-            }
-        };
+        let fee =
+            |name: &'static str| -> Result<Option<Fen>, WxError> {
+                match p.get(name).filter(|s| !s.is_empty()) {
+                    None => Ok(None),
+                    Some(v) => v.parse::<i64>().ok().and_then(Fen::new).map(Some).ok_or(
+                        WxError::Mismatch {
+                            field: name,
+                            expected: "an amount in fen".into(),
+                            got: v.clone(),
+                        },
+                    ),
+                }
+            };
         let opt = |name: &str| p.get(name).filter(|s| !s.is_empty()).cloned();
         Ok(Payment {
             transaction_id: opt("transaction_id").ok_or(WxError::MissingField("transaction_id"))?,
@@ -329,11 +339,11 @@ pub fn check_response(p: Params, merchant: &Merchant) -> Result<Params, WxError>
     match p.get("result_code").map(String::as_str) {
         Some("SUCCESS") => Ok(p),
         Some(_) => Err(WxError::Business {
-            code: p.get("err_code").cloned().unwrap_or_else(|| "UNKNOWN".into()),
-            des: p
-                .get("err_code_des")
+            code: p
+                .get("err_code")
                 .cloned()
-                .unwrap_or_default(),
+                .unwrap_or_else(|| "UNKNOWN".into()),
+            des: p.get("err_code_des").cloned().unwrap_or_default(),
         }),
         None => Err(WxError::MissingField("result_code")),
     }
@@ -377,7 +387,10 @@ impl Notification {
         check_identity(&p, merchant)?;
         if p.get("result_code").map(String::as_str) != Some("SUCCESS") {
             return Err(WxError::Business {
-                code: p.get("err_code").cloned().unwrap_or_else(|| "UNKNOWN".into()),
+                code: p
+                    .get("err_code")
+                    .cloned()
+                    .unwrap_or_else(|| "UNKNOWN".into()),
                 des: p.get("err_code_des").cloned().unwrap_or_default(),
             });
         }
@@ -406,8 +419,7 @@ impl Notification {
 }
 
 /// The exact reply that stops WeChat's notification retries.
-pub const NOTIFY_SUCCESS: &str =
-    "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
+pub const NOTIFY_SUCCESS: &str = "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
 
 /// A reply that asks WeChat to send the notification again later.
 pub fn notify_fail(reason: &str) -> String {
@@ -415,7 +427,14 @@ pub fn notify_fail(reason: &str) -> String {
     p.insert("return_code".into(), "FAIL".into());
     // Keep the reply encodable whatever the reason says.
     let reason: String = reason.chars().filter(|c| (*c as u32) <= 0xFFFF).collect();
-    p.insert("return_msg".into(), if reason.is_empty() { "FAIL".into() } else { reason });
+    p.insert(
+        "return_msg".into(),
+        if reason.is_empty() {
+            "FAIL".into()
+        } else {
+            reason
+        },
+    );
     super::xml::encode(&p).expect("reply fields are valid")
 }
 

@@ -138,7 +138,11 @@ impl WxClient {
     pub async fn unified_order(&self, order: &UnifiedOrder) -> Result<UnifiedOrderResult, WxError> {
         order.validate(order.time_start)?;
         let fields = self
-            .call("/pay/unifiedorder", || order.params(&self.merchant), self.config.retry)
+            .call(
+                "/pay/unifiedorder",
+                || order.params(&self.merchant),
+                self.config.retry,
+            )
             .await?;
         UnifiedOrderResult::from_params(fields)
     }
@@ -149,7 +153,11 @@ impl WxClient {
     }
 
     /// Ask for an order's state with an explicit retry policy (pollers retry by polling again).
-    pub async fn order_query_with(&self, out_trade_no: &str, retry: RetryPolicy) -> Result<QueryResult, WxError> {
+    pub async fn order_query_with(
+        &self,
+        out_trade_no: &str,
+        retry: RetryPolicy,
+    ) -> Result<QueryResult, WxError> {
         let fields = self
             .call(
                 "/pay/orderquery",

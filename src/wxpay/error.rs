@@ -69,9 +69,10 @@ impl WxError {
             WxError::Transport { .. } => Action::RetrySame,
             // Something that does not verify may be an attack or a broken proxy: trust nothing it says,
             // find out the truth by querying.
-            WxError::Signature(_) | WxError::Xml(_) | WxError::Mismatch { .. } | WxError::MissingField(_) => {
-                Action::Query
-            }
+            WxError::Signature(_)
+            | WxError::Xml(_)
+            | WxError::Mismatch { .. }
+            | WxError::MissingField(_) => Action::Query,
             WxError::Protocol { msg } => protocol_action(msg),
             WxError::Business { code, .. } => business_action(code),
             WxError::InvalidRequest(_) => Action::FixRequest,
@@ -112,7 +113,9 @@ impl WxError {
     pub fn advice(&self) -> String {
         match self.action() {
             Action::RetrySame => format!("{self}. PayDesk retries with the same order number."),
-            Action::Query => format!("{self}. PayDesk checks the order's real state with WeChat Pay."),
+            Action::Query => {
+                format!("{self}. PayDesk checks the order's real state with WeChat Pay.")
+            }
             Action::TreatAsPaid => "This order is already paid.".to_string(),
             Action::NewOutTradeNo => format!("{self}. Start a new sale."),
             Action::FixConfig => format!(
@@ -128,7 +131,12 @@ fn protocol_action(msg: &str) -> Action {
     // configuration (key, clock) or request bugs; a retry does not help. System-busy texts are the exception.
     if msg.contains("系统繁忙") || msg.contains("SYSTEMERROR") || msg.contains("系统错误") {
         Action::RetrySame
-    } else if msg.contains("签名") || msg.contains("time_expire") || msg.contains("appid") || msg.contains("mch_id") || msg.contains("商户号") {
+    } else if msg.contains("签名")
+        || msg.contains("time_expire")
+        || msg.contains("appid")
+        || msg.contains("mch_id")
+        || msg.contains("商户号")
+    {
         Action::FixConfig
     } else {
         Action::FixRequest
@@ -141,11 +149,18 @@ fn business_action(code: &str) -> Action {
         "ORDERPAID" => Action::TreatAsPaid,
         "ORDERCLOSED" | "ORDERNOTEXIST" => Action::NewOutTradeNo,
         "OUT_TRADE_NO_USED" => Action::Query,
-        "NOAUTH" | "APPID_NOT_EXIST" | "MCHID_NOT_EXIST" | "APPID_MCHID_NOT_MATCH" | "SIGNERROR" => {
-            Action::FixConfig
-        }
-        "INVALID_REQUEST" | "LACK_PARAMS" | "PARAM_ERROR" | "XML_FORMAT_ERROR" | "REQUIRE_POST_METHOD"
-        | "POST_DATA_EMPTY" | "NOT_UTF8" => Action::FixRequest,
+        "NOAUTH"
+        | "APPID_NOT_EXIST"
+        | "MCHID_NOT_EXIST"
+        | "APPID_MCHID_NOT_MATCH"
+        | "SIGNERROR" => Action::FixConfig,
+        "INVALID_REQUEST"
+        | "LACK_PARAMS"
+        | "PARAM_ERROR"
+        | "XML_FORMAT_ERROR"
+        | "REQUIRE_POST_METHOD"
+        | "POST_DATA_EMPTY"
+        | "NOT_UTF8" => Action::FixRequest,
         // Unknown codes: find out the real state rather than guess.
         _ => Action::Query,
     }
@@ -172,7 +187,10 @@ mod tests {
         assert_eq!(biz("INVALID_REQUEST").action(), Action::FixRequest);
         assert_eq!(biz("SOMETHING_NEW").action(), Action::Query);
         assert_eq!(
-            WxError::Protocol { msg: "签名错误".into() }.action(),
+            WxError::Protocol {
+                msg: "签名错误".into()
+            }
+            .action(),
             Action::FixConfig
         );
         assert_eq!(
@@ -189,6 +207,9 @@ mod tests {
         assert_eq!(t.action(), Action::RetrySame);
         assert!(t.is_connectivity());
         assert!(!t.not_delivered());
-        assert_eq!(WxError::Signature(SignError::Mismatch).action(), Action::Query);
+        assert_eq!(
+            WxError::Signature(SignError::Mismatch).action(),
+            Action::Query
+        );
     }
 }

@@ -10,7 +10,9 @@ pub mod error;
 pub mod sign;
 pub mod xml;
 
-pub use api::{Merchant, Notification, Payment, QueryResult, TradeState, UnifiedOrder, UnifiedOrderResult};
+pub use api::{
+    Merchant, Notification, Payment, QueryResult, TradeState, UnifiedOrder, UnifiedOrderResult,
+};
 pub use client::{ClientConfig, RetryPolicy, WxClient};
 pub use error::{Action, TransportKind, WxError};
 pub use sign::{ApiKey, Params, SignType};

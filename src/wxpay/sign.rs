@@ -17,7 +17,9 @@ use subtle::ConstantTimeEq;
 pub type Params = BTreeMap<String, String>;
 
 /// The signature algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum SignType {
     #[default]
     #[serde(rename = "MD5")]
@@ -157,7 +159,11 @@ pub enum SignError {
 /// The algorithm is chosen by the length of `sign` (32 → MD5, 64 → HMAC-SHA256), as the official PHP SDK
 /// does, because notifications may omit `sign_type`. With `expected = Some(t)` a signature made with
 /// another algorithm is refused. Returns the algorithm that verified.
-pub fn verify(params: &Params, key: &ApiKey, expected: Option<SignType>) -> Result<SignType, SignError> {
+pub fn verify(
+    params: &Params,
+    key: &ApiKey,
+    expected: Option<SignType>,
+) -> Result<SignType, SignError> {
     let got = params.get("sign").ok_or(SignError::Missing)?;
     let by_length = SignType::from_sign_len(got.len()).ok_or(SignError::BadLength(got.len()))?;
     if let Some(declared) = params.get("sign_type").filter(|s| !s.is_empty())
@@ -212,7 +218,10 @@ mod tests {
     use super::*;
 
     fn p(pairs: &[(&str, &str)]) -> Params {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
@@ -231,7 +240,10 @@ mod tests {
             string_to_sign(&params, &key),
             "appid=wxd930ea5d5a258f4f&body=test&device_info=1000&mch_id=10000100&nonce_str=ibuaiVcKdpRxkhJA&key=192006250b4c09247ec02edce69f6a2d"
         );
-        assert_eq!(sign(&params, &key, SignType::Md5), "9A0A8659F005D6984697E2CA0A9CF3B7");
+        assert_eq!(
+            sign(&params, &key, SignType::Md5),
+            "9A0A8659F005D6984697E2CA0A9CF3B7"
+        );
         assert_eq!(
             sign(&params, &key, SignType::HmacSha256),
             "6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6"
@@ -262,7 +274,11 @@ mod tests {
         lower.insert("sign".into(), s);
         assert!(verify(&lower, &key, None).is_ok());
         assert_eq!(
-            verify(&params, &ApiKey::new("wrongwrongwrongwrongwrongwrong12"), None),
+            verify(
+                &params,
+                &ApiKey::new("wrongwrongwrongwrongwrongwrong12"),
+                None
+            ),
             Err(SignError::Mismatch)
         );
         let mut no_sign = params.clone();

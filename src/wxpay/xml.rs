@@ -73,7 +73,11 @@ pub fn decode(body: &[u8]) -> Result<Params, XmlError> {
                     .to_string();
                 match depth {
                     0 if name == "xml" && !seen_root => seen_root = true,
-                    0 => return Err(XmlError::Malformed(format!("root element is <{name}>, not <xml>"))),
+                    0 => {
+                        return Err(XmlError::Malformed(format!(
+                            "root element is <{name}>, not <xml>"
+                        )));
+                    }
                     1 => {
                         field = Some(name);
                         value.clear();
@@ -117,7 +121,9 @@ pub fn decode(body: &[u8]) -> Result<Params, XmlError> {
             }
             Event::GeneralRef(r) => {
                 if depth != 2 {
-                    return Err(XmlError::Malformed("entity reference outside a field".into()));
+                    return Err(XmlError::Malformed(
+                        "entity reference outside a field".into(),
+                    ));
                 }
                 if let Some(ch) = r.resolve_char_ref().map_err(|e| malformed(&e))? {
                     value.push(ch);
@@ -172,7 +178,9 @@ pub fn encode(params: &Params) -> Result<String, XmlError> {
             return Err(XmlError::BadName(name.clone()));
         }
         if value.chars().any(|c| c as u32 > 0xFFFF) {
-            return Err(XmlError::NonBmp { field: name.clone() });
+            return Err(XmlError::NonBmp {
+                field: name.clone(),
+            });
         }
         out.push('<');
         out.push_str(name);
@@ -199,7 +207,10 @@ mod tests {
     use super::*;
 
     fn p(pairs: &[(&str, &str)]) -> Params {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -267,7 +278,10 @@ mod tests {
                 field: "body".into()
             })
         );
-        assert!(matches!(encode(&p(&[("a b", "x")])), Err(XmlError::BadName(_))));
+        assert!(matches!(
+            encode(&p(&[("a b", "x")])),
+            Err(XmlError::BadName(_))
+        ));
         assert_eq!(encode(&p(&[("empty", "")])).unwrap(), "<xml></xml>");
     }
 }

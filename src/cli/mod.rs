@@ -1,0 +1,138 @@
+//! The `paydesk` command line: argument definitions and dispatch. Each area's commands live in their own
+//! file and call the library; nothing here holds business logic.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod charge;
+pub mod config;
+pub mod ledger;
+pub mod sandbox;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "paydesk",
+    version,
+    about = "PayDesk: a desktop cashier for WeChat Pay Native scan-to-pay.",
+    long_about = "PayDesk: a desktop cashier for WeChat Pay Native scan-to-pay.\n\n\
+        Without a command it opens the cashier window. With no merchant account configured it runs against \
+        its built-in sandbox gateway (no real money)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the cashier window (the default).
+    Gui,
+    /// Run the sandbox gateway, or play its customer.
+    Sandbox(SandboxArgs),
+    /// Charge an amount from the terminal with the same engine as the window.
+    Charge {
+        /// The amount in yuan, e.g. 12.50.
+        #[arg(long)]
+        amount: String,
+        /// The item name (default: 商品).
+        #[arg(long)]
+        item: Option<String>,
+        /// Wait for the final status; the exit code is 0 only when paid.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Export one business day's transactions as CSV (UTF-8 with BOM, for Excel).
+    Export {
+        /// The day, YYYY-MM-DD (local time).
+        #[arg(long)]
+        date: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// List orders in the terminal.
+    Orders {
+        /// The day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Copy the ledger database to FILE while PayDesk may be running (SQLite online backup).
+    Backup { file: PathBuf },
+    /// Create or check the configuration file.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SandboxArgs {
+    #[command(subcommand)]
+    pub action: Option<SandboxAction>,
+    /// Address to serve on.
+    #[arg(long, default_value = crate::sandbox_defaults::LISTEN)]
+    pub listen: SocketAddr,
+    /// The appid the sandbox accepts.
+    #[arg(long, default_value = crate::sandbox_defaults::APPID)]
+    pub appid: String,
+    /// The mch_id the sandbox accepts.
+    #[arg(long = "mch-id", default_value = crate::sandbox_defaults::MCH_ID)]
+    pub mch_id: String,
+    /// The API v2 key the sandbox signs and verifies with.
+    #[arg(long, default_value = crate::sandbox_defaults::KEY)]
+    pub key: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxAction {
+    /// Play the customer: scan and pay (or fail) an order of a running sandbox.
+    Pay {
+        /// The order's code_url or out_trade_no.
+        order: String,
+        /// Make the payment fail instead.
+        #[arg(long)]
+        fail: bool,
+        /// The sandbox's base URL.
+        #[arg(long, default_value = crate::sandbox_defaults::URL)]
+        url: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Write a commented configuration template (mode 0600).
+    Init {
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate the configuration file and say what PayDesk would do with it.
+    Check,
+}
+
+/// Run a parsed command line. The GUI is started by `main`, which owns the window.
+pub fn run(command: Command) -> ExitCode {
+    let result = match command {
+        Command::Gui => unreachable!("main starts the window"),
+        Command::Sandbox(args) => sandbox::run(args),
+        Command::Charge { amount, item, wait } => charge::run(&amount, item.as_deref(), wait),
+        Command::Export { date, out } => ledger::export(&date, out.as_deref()),
+        Command::Orders { date } => ledger::orders(date.as_deref()),
+        Command::Backup { file } => ledger::backup(&file),
+        Command::Config { action } => config::run(action),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("paydesk: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A command's failure, shown as one clear line.
+pub type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;

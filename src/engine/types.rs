@@ -1,0 +1,70 @@
+//! What the engine takes from and reports to its users (the UI and the command line).
+
+use chrono::{DateTime, Utc};
+
+use crate::ledger::state::OrderStatus;
+use crate::money::Fen;
+
+/// One line of a sale as the cashier rang it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CartLine {
+    pub name: String,
+    pub unit_price: Fen,
+    pub qty: u32,
+}
+
+impl CartLine {
+    /// unit price × quantity, `None` on overflow.
+    pub fn total(&self) -> Option<Fen> {
+        self.unit_price.checked_mul(self.qty)
+    }
+}
+
+/// A sale to charge.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cart {
+    pub lines: Vec<CartLine>,
+    pub cashier: String,
+}
+
+impl Cart {
+    /// The sum of all lines, `None` on overflow.
+    pub fn total(&self) -> Option<Fen> {
+        self.lines
+            .iter()
+            .try_fold(Fen::ZERO, |acc, l| acc.checked_add(l.total()?))
+    }
+}
+
+/// An order as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderView {
+    pub out_trade_no: String,
+    pub total: Fen,
+    pub status: OrderStatus,
+    /// The exact string to encode in the QR code (absent until the gateway answered).
+    pub code_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The last moment the customer can pay.
+    pub expires_at: DateTime<Utc>,
+    pub transaction_id: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// The latest problem worth showing (gateway down, retrying, …), cleared when things recover.
+    pub notice: Option<String>,
+}
+
+/// What the engine reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineEvent {
+    /// An order changed (status, code_url, notice).
+    Order(OrderView),
+    /// A problem not tied to one order's status (e.g. the notify listener could not start).
+    Error { message: String },
+}
+
+/// What the simulated customer does (sandbox only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerAction {
+    Pay,
+    Fail,
+}
