@@ -21,3 +21,4 @@ pub mod ledger;
 pub mod money;
 pub mod sandbox_defaults;
 pub mod wxpay;
+pub mod paths;
