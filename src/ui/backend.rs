@@ -1,0 +1,89 @@
+//! What the window needs from the layers below it, as one small async interface.
+//!
+//! The window only ever calls these methods from tasks on the tokio runtime, never from the UI thread.
+//! The implementation over the real [`crate::engine::Engine`] lives here too; tests may bring their own.
+//! Errors come back as text ready to show: the window does not interpret them.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::broadcast;
+
+use crate::engine::{Cart, CustomerAction, EngineEvent, OrderView};
+use crate::ledger::state::OrderStatus;
+use crate::money::Fen;
+
+/// A boxed future, so the interface can be used as `dyn Backend`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the window shows about the shop and the station.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StationInfo {
+    pub store_name: String,
+    pub station: String,
+    /// The cashier whose name goes on each order.
+    pub cashier: String,
+    /// `"zh"` or `"en"`: the language to start with when the window has no saved choice.
+    pub language: String,
+    /// The hour (local time) at which a business day starts, for history and export.
+    pub day_start_hour: u8,
+    pub sandbox: bool,
+}
+
+/// One order in the history list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRow {
+    pub out_trade_no: String,
+    pub created_at: DateTime<Utc>,
+    pub total: Fen,
+    pub status: OrderStatus,
+    pub transaction_id: Option<String>,
+    pub cashier: String,
+}
+
+/// One line of a stored order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetailLine {
+    pub name: String,
+    pub unit_price: Fen,
+    pub qty: u32,
+    pub line_total: Fen,
+}
+
+/// One entry of an order's event history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetailEvent {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// An order's lines and history.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderDetail {
+    pub lines: Vec<DetailLine>,
+    pub events: Vec<DetailEvent>,
+}
+
+/// The engine and the ledger as the window uses them.
+pub trait Backend: Send + Sync + 'static {
+    fn info(&self) -> StationInfo;
+    /// Order updates and problems, as they happen.
+    fn subscribe(&self) -> broadcast::Receiver<EngineEvent>;
+    /// Create the order; the answer carries the `code_url` to show.
+    fn charge(&self, cart: Cart) -> BoxFuture<'_, Result<OrderView, String>>;
+    fn cancel(&self, out_trade_no: String) -> BoxFuture<'_, Result<(), String>>;
+    /// Sandbox only: play the customer.
+    fn simulate(
+        &self,
+        out_trade_no: String,
+        action: CustomerAction,
+    ) -> BoxFuture<'_, Result<(), String>>;
+    /// The orders of one business day, oldest first.
+    fn orders_for_day(&self, day: NaiveDate) -> BoxFuture<'_, Result<Vec<HistoryRow>, String>>;
+    fn order_detail(&self, out_trade_no: String) -> BoxFuture<'_, Result<OrderDetail, String>>;
+    /// Write the day's CSV to `path`; the number of rows written.
+    fn export_day(&self, day: NaiveDate, path: PathBuf) -> BoxFuture<'_, Result<usize, String>>;
+}

@@ -1,0 +1,278 @@
+//! The history screen (any day's orders, the paid total, one order's lines and events) and the export screen.
+//!
+//! Both only ask for data through intents; the ledger is read and written on the runtime, never here.
+
+use chrono::{Local, NaiveDate};
+use eframe::egui::{self, RichText};
+
+use super::app::{Intent, PaydeskApp};
+use super::backend::HistoryRow;
+use super::i18n::Lang;
+use super::theme::{colour, size, space, status_colour};
+use crate::money::Fen;
+
+/// The orders that brought money in, and their sum (paid, and paid after cancel; refunded ones are out).
+pub fn paid_total(rows: &[HistoryRow]) -> (usize, Option<Fen>) {
+    let paid: Vec<Fen> = rows
+        .iter()
+        .filter(|r| r.status.is_paid())
+        .map(|r| r.total)
+        .collect();
+    (paid.len(), Fen::checked_sum(paid))
+}
+
+fn parse_day(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+}
+
+/// A day field with previous/next/today; returns the day chosen by this frame's input, if any.
+fn day_picker(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    text: &mut String,
+    error: &mut bool,
+    current: NaiveDate,
+    today: NaiveDate,
+) -> Option<NaiveDate> {
+    let t = lang.t();
+    let mut chosen = None;
+    ui.horizontal(|ui| {
+        let label = ui.label(t.day);
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(text)
+                    .hint_text(t.day_hint)
+                    .desired_width(140.0),
+            )
+            .labelled_by(label.id);
+        if r.lost_focus() {
+            match parse_day(text) {
+                Some(d) => {
+                    *error = false;
+                    if d != current {
+                        chosen = Some(d);
+                    }
+                }
+                None => *error = true,
+            }
+        }
+        if ui.button(t.previous_day).clicked() {
+            chosen = current.pred_opt();
+        }
+        if ui.button(t.next_day).clicked() {
+            chosen = current.succ_opt();
+        }
+        if ui.button(t.today).clicked() {
+            chosen = Some(today);
+        }
+        if *error {
+            ui.label(RichText::new(t.bad_day).color(colour::ERROR));
+        }
+    });
+    if let Some(d) = chosen {
+        *text = d.to_string();
+        *error = false;
+    }
+    chosen
+}
+
+pub fn draw_history(app: &mut PaydeskApp, ui: &mut egui::Ui) {
+    let lang = app.lang();
+    let t = lang.t();
+    let today = app.today();
+    let current = app.history.day.unwrap_or(today);
+    ui.heading(t.history_title);
+    let mut reload = None;
+    ui.horizontal(|ui| {
+        let h = &mut app.history;
+        if let Some(d) = day_picker(ui, lang, &mut h.day_text, &mut h.day_error, current, today) {
+            reload = Some(d);
+        }
+        if ui.button(t.refresh).clicked() {
+            reload = Some(current);
+        }
+    });
+    if let Some(d) = reload {
+        app.load_history(d);
+    }
+    ui.separator();
+
+    let h = &mut app.history;
+    let mut select = None;
+    match &h.rows {
+        _ if h.loading => {
+            ui.label(t.loading);
+        }
+        None => {}
+        Some(Err(e)) => {
+            ui.label(RichText::new(format!("{}: {e}", t.load_failed)).color(colour::ERROR));
+        }
+        Some(Ok(rows)) if rows.is_empty() => {
+            ui.label(RichText::new(t.no_orders).color(colour::MUTED));
+        }
+        Some(Ok(rows)) => {
+            let (paid, sum) = paid_total(rows);
+            let sum = sum.map_or_else(|| "—".to_owned(), |f| f.to_string());
+            ui.label(
+                RichText::new(lang.paid_summary(rows.len(), paid, &sum))
+                    .size(size::HEADING)
+                    .strong(),
+            );
+            ui.add_space(space::GAP);
+            let list_width = (ui.available_width() * 0.55).max(420.0);
+            ui.horizontal_top(|ui| {
+                ui.vertical(|ui| {
+                    ui.set_width(list_width);
+                    egui::ScrollArea::vertical()
+                        .id_salt("history_list")
+                        .auto_shrink(false)
+                        .show(ui, |ui| {
+                            egui::Grid::new("history_rows")
+                                .striped(true)
+                                .num_columns(4)
+                                .spacing(egui::vec2(20.0, 8.0))
+                                .show(ui, |ui| {
+                                    for c in
+                                        [t.col_time, t.col_amount, t.col_status, t.col_order_no]
+                                    {
+                                        ui.label(RichText::new(c).color(colour::MUTED));
+                                    }
+                                    ui.end_row();
+                                    for r in rows {
+                                        let selected =
+                                            h.selected.as_deref() == Some(r.out_trade_no.as_str());
+                                        let time = r
+                                            .created_at
+                                            .with_timezone(&Local)
+                                            .format("%H:%M:%S")
+                                            .to_string();
+                                        if ui.selectable_label(selected, time).clicked() {
+                                            select = Some(r.out_trade_no.clone());
+                                        }
+                                        ui.label(RichText::new(r.total.to_string()).strong());
+                                        ui.label(
+                                            RichText::new(lang.status_short(r.status))
+                                                .color(status_colour(r.status)),
+                                        );
+                                        ui.label(
+                                            RichText::new(&r.out_trade_no).monospace().size(14.0),
+                                        );
+                                        ui.end_row();
+                                    }
+                                });
+                        });
+                });
+                ui.separator();
+                ui.vertical(|ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("history_detail")
+                        .auto_shrink(false)
+                        .show(ui, |ui| draw_detail(ui, lang, h));
+                });
+            });
+        }
+    }
+    if let Some(no) = select {
+        h.selected = Some(no.clone());
+        h.detail = None;
+        app.request(Intent::LoadDetail(no));
+    }
+}
+
+fn draw_detail(ui: &mut egui::Ui, lang: Lang, h: &super::app::HistoryState) {
+    let t = lang.t();
+    let Some(no) = &h.selected else {
+        ui.label(RichText::new(t.select_order).color(colour::MUTED));
+        return;
+    };
+    ui.label(RichText::new(format!("{} {no}", t.order_no)).strong());
+    match &h.detail {
+        None => {
+            ui.label(t.loading);
+        }
+        Some(Err(e)) => {
+            ui.label(RichText::new(format!("{}: {e}", t.load_failed)).color(colour::ERROR));
+        }
+        Some(Ok(d)) => {
+            ui.add_space(space::GAP);
+            ui.label(RichText::new(t.lines_title).size(size::HEADING));
+            egui::Grid::new("detail_lines")
+                .striped(true)
+                .show(ui, |ui| {
+                    for l in &d.lines {
+                        ui.label(&l.name);
+                        ui.label(l.unit_price.to_string());
+                        ui.label(format!("× {}", l.qty));
+                        ui.label(RichText::new(l.line_total.to_string()).strong());
+                        ui.end_row();
+                    }
+                });
+            ui.add_space(space::GAP);
+            ui.label(RichText::new(t.events_title).size(size::HEADING));
+            egui::Grid::new("detail_events")
+                .striped(true)
+                .show(ui, |ui| {
+                    for e in &d.events {
+                        ui.label(e.at.with_timezone(&Local).format("%H:%M:%S").to_string());
+                        ui.label(&e.kind);
+                        ui.label(RichText::new(&e.detail).size(14.0));
+                        ui.end_row();
+                    }
+                });
+        }
+    }
+}
+
+pub fn draw_export(app: &mut PaydeskApp, ui: &mut egui::Ui) {
+    let lang = app.lang();
+    let t = lang.t();
+    let today = app.today();
+    ui.heading(t.export_title);
+    ui.label(t.export_explain);
+    ui.add_space(space::GAP);
+    let e = &mut app.export;
+    if e.day_text.is_empty() {
+        e.day_text = today.to_string();
+    }
+    let current = parse_day(&e.day_text).unwrap_or(today);
+    day_picker(ui, lang, &mut e.day_text, &mut e.day_error, current, today);
+    ui.add_space(space::GAP);
+    let day = parse_day(&e.day_text);
+    e.day_error = day.is_none();
+    let mut go = None;
+    let button = egui::Button::new(RichText::new(t.export_button).size(size::HEADING))
+        .min_size(egui::vec2(260.0, size::BIG_BUTTON_HEIGHT));
+    if ui.add_enabled(!e.busy && day.is_some(), button).clicked() {
+        go = day;
+    }
+    ui.add_space(space::GAP);
+    if e.busy {
+        ui.label(t.exporting);
+    } else if e.cancelled {
+        ui.label(RichText::new(t.export_cancelled).color(colour::MUTED));
+    } else {
+        match &e.result {
+            Some(Ok((rows, path))) => {
+                ui.label(
+                    RichText::new(lang.exported(*rows, &path.display().to_string()))
+                        .color(colour::PAID)
+                        .size(size::BODY),
+                );
+            }
+            Some(Err(err)) => {
+                ui.label(
+                    RichText::new(format!("{}: {err}", t.export_failed))
+                        .color(colour::ERROR)
+                        .size(size::BODY),
+                );
+            }
+            None => {}
+        }
+    }
+    if let Some(day) = go {
+        e.busy = true;
+        e.cancelled = false;
+        e.result = None;
+        app.request(Intent::ExportWithDialog(day));
+    }
+}

@@ -1,0 +1,446 @@
+//! Every word the cashier window shows, in Simplified Chinese (the default) and English.
+//!
+//! Screens never hold literal text: they ask [`Lang::t`] for a [`Texts`] table, or call one of the helpers here
+//! for text that depends on a value (an order status, a money error). Item names typed by the cashier and
+//! messages reported by the engine are shown as they are.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::state::OrderStatus;
+use crate::money::MoneyError;
+
+/// The language of the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Lang {
+    #[default]
+    #[serde(rename = "zh")]
+    Zh,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Lang {
+    /// `"zh"`/`"en"` as in the configuration file; anything else is Chinese.
+    pub fn from_code(code: &str) -> Lang {
+        if code.trim().eq_ignore_ascii_case("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    pub fn t(self) -> &'static Texts {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    /// The other language (what the switch button offers).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    /// An order status in words, as the cashier and the customer read it.
+    pub fn status(self, status: OrderStatus) -> &'static str {
+        use OrderStatus::*;
+        match (self, status) {
+            (Lang::Zh, Creating) => "正在创建订单…",
+            (Lang::Zh, Open) => "等待顾客扫码",
+            (Lang::Zh, UserPaying) => "顾客正在付款…",
+            (Lang::Zh, Closing) => "正在关闭订单…",
+            (Lang::Zh, Paid) => "已付款",
+            (Lang::Zh, PaidAfterCancel) => "取消后已付款！请联系店长",
+            (Lang::Zh, Failed) => "付款失败",
+            (Lang::Zh, Cancelled) => "已取消",
+            (Lang::Zh, Expired) => "已过期",
+            (Lang::Zh, Refunded) => "已退款",
+            (Lang::En, Creating) => "Creating order…",
+            (Lang::En, Open) => "Waiting for scan",
+            (Lang::En, UserPaying) => "Customer is paying…",
+            (Lang::En, Closing) => "Closing order…",
+            (Lang::En, Paid) => "Paid",
+            (Lang::En, PaidAfterCancel) => "Paid after cancel! Call the manager",
+            (Lang::En, Failed) => "Payment failed",
+            (Lang::En, Cancelled) => "Cancelled",
+            (Lang::En, Expired) => "Expired",
+            (Lang::En, Refunded) => "Refunded",
+        }
+    }
+
+    /// A short status for the history table.
+    pub fn status_short(self, status: OrderStatus) -> &'static str {
+        use OrderStatus::*;
+        match (self, status) {
+            (Lang::Zh, Creating) => "创建中",
+            (Lang::Zh, Open) => "待付款",
+            (Lang::Zh, UserPaying) => "付款中",
+            (Lang::Zh, Closing) => "关闭中",
+            (Lang::Zh, Paid) => "已付款",
+            (Lang::Zh, PaidAfterCancel) => "取消后付款",
+            (Lang::Zh, Failed) => "失败",
+            (Lang::Zh, Cancelled) => "已取消",
+            (Lang::Zh, Expired) => "已过期",
+            (Lang::Zh, Refunded) => "已退款",
+            (Lang::En, Creating) => "creating",
+            (Lang::En, Open) => "open",
+            (Lang::En, UserPaying) => "paying",
+            (Lang::En, Closing) => "closing",
+            (Lang::En, Paid) => "paid",
+            (Lang::En, PaidAfterCancel) => "paid after cancel",
+            (Lang::En, Failed) => "failed",
+            (Lang::En, Cancelled) => "cancelled",
+            (Lang::En, Expired) => "expired",
+            (Lang::En, Refunded) => "refunded",
+        }
+    }
+
+    /// Why a typed price was refused.
+    pub fn money_error(self, e: &MoneyError) -> String {
+        match (self, e) {
+            (Lang::Zh, MoneyError::Empty) => "请输入单价".into(),
+            (Lang::Zh, MoneyError::Negative) => "单价不能为负".into(),
+            (Lang::Zh, MoneyError::TooManyDecimals) => "最多两位小数（分）".into(),
+            (Lang::Zh, MoneyError::TooLarge { max }) => format!("金额过大（最多 {max}）"),
+            (Lang::Zh, MoneyError::Invalid(s)) => format!("不是有效金额：{s}"),
+            (Lang::En, MoneyError::Empty) => "enter a unit price".into(),
+            (Lang::En, MoneyError::Negative) => "the price cannot be negative".into(),
+            (Lang::En, MoneyError::TooManyDecimals) => "at most two decimals (fen)".into(),
+            (Lang::En, MoneyError::TooLarge { max }) => format!("too large (at most {max})"),
+            (Lang::En, MoneyError::Invalid(s)) => format!("not an amount: {s}"),
+        }
+    }
+
+    /// `导出了 3 行到 /path`.
+    pub fn exported(self, rows: usize, path: &str) -> String {
+        match self {
+            Lang::Zh => format!("已导出 {rows} 行到 {path}"),
+            Lang::En => format!("Exported {rows} rows to {path}"),
+        }
+    }
+
+    /// `订单 X 在取消后已付款 ¥12.50`.
+    pub fn paid_after_cancel_alert(self, out_trade_no: &str, amount: &str) -> String {
+        match self {
+            Lang::Zh => format!(
+                "警告：订单 {out_trade_no} 在取消后已付款 {amount}。钱已收到，请联系店长处理（退款或补单）。"
+            ),
+            Lang::En => format!(
+                "Alert: order {out_trade_no} was paid {amount} after it was cancelled. The money was taken: call the manager (refund or keep the sale)."
+            ),
+        }
+    }
+
+    /// `3 笔已付款，合计 ¥30.00`.
+    pub fn paid_summary(self, orders: usize, paid: usize, total: &str) -> String {
+        match self {
+            Lang::Zh => format!("共 {orders} 笔订单，其中 {paid} 笔已付款，合计 {total}"),
+            Lang::En => format!("{orders} orders, {paid} paid, total paid {total}"),
+        }
+    }
+
+    /// `5 秒后自动返回`.
+    pub fn auto_return(self, secs: i64) -> String {
+        match self {
+            Lang::Zh => format!("按 Enter 或空格开始新的一单（{secs} 秒后自动返回）"),
+            Lang::En => {
+                format!("Press Enter or Space for a new sale (back automatically in {secs} s)")
+            }
+        }
+    }
+}
+
+/// The fixed texts of the window.
+#[derive(Debug)]
+pub struct Texts {
+    pub app_title: &'static str,
+    pub sandbox_banner: &'static str,
+    pub switch_language: &'static str,
+    pub nav_sale: &'static str,
+    pub nav_history: &'static str,
+    pub nav_export: &'static str,
+    pub cashier: &'static str,
+    pub station: &'static str,
+    pub dismiss: &'static str,
+
+    // Sale
+    pub item_name: &'static str,
+    pub item_name_hint: &'static str,
+    pub unit_price: &'static str,
+    pub unit_price_hint: &'static str,
+    pub quantity: &'static str,
+    pub add_line: &'static str,
+    pub name_required: &'static str,
+    pub qty_invalid: &'static str,
+    pub line_too_large: &'static str,
+    pub total_too_large: &'static str,
+    pub total_is_zero: &'static str,
+    pub empty_cart: &'static str,
+    pub col_item: &'static str,
+    pub col_unit_price: &'static str,
+    pub col_qty: &'static str,
+    pub col_line_total: &'static str,
+    pub edit_line: &'static str,
+    pub remove_line: &'static str,
+    pub total: &'static str,
+    pub charge: &'static str,
+    pub charging: &'static str,
+    pub clear_cart: &'static str,
+    pub keyboard_help: &'static str,
+    pub charge_failed: &'static str,
+
+    // Payment
+    pub scan_to_pay: &'static str,
+    pub qr_label: &'static str,
+    pub amount: &'static str,
+    pub order_no: &'static str,
+    pub time_left: &'static str,
+    pub cancel_order: &'static str,
+    pub cancel_confirm_title: &'static str,
+    pub cancel_confirm_body: &'static str,
+    pub cancel_confirm_yes: &'static str,
+    pub cancel_confirm_no: &'static str,
+    pub cancel_failed: &'static str,
+    pub simulate_title: &'static str,
+    pub simulate_pay: &'static str,
+    pub simulate_fail: &'static str,
+    pub simulate_failed: &'static str,
+    pub new_sale: &'static str,
+    pub charge_again: &'static str,
+    pub waiting_code_url: &'static str,
+
+    // Paid
+    pub paid_title: &'static str,
+    pub transaction_id: &'static str,
+
+    // History
+    pub history_title: &'static str,
+    pub day: &'static str,
+    pub day_hint: &'static str,
+    pub bad_day: &'static str,
+    pub previous_day: &'static str,
+    pub next_day: &'static str,
+    pub today: &'static str,
+    pub refresh: &'static str,
+    pub loading: &'static str,
+    pub no_orders: &'static str,
+    pub col_time: &'static str,
+    pub col_amount: &'static str,
+    pub col_status: &'static str,
+    pub col_order_no: &'static str,
+    pub select_order: &'static str,
+    pub lines_title: &'static str,
+    pub events_title: &'static str,
+    pub load_failed: &'static str,
+
+    // Export
+    pub export_title: &'static str,
+    pub export_explain: &'static str,
+    pub export_button: &'static str,
+    pub exporting: &'static str,
+    pub export_cancelled: &'static str,
+    pub export_failed: &'static str,
+    pub csv_filter: &'static str,
+}
+
+pub static ZH: Texts = Texts {
+    app_title: "PayDesk 收银台",
+    sandbox_banner: "沙箱模式 — 不是真实收款 / Sandbox — no real money",
+    switch_language: "English",
+    nav_sale: "收银",
+    nav_history: "历史订单",
+    nav_export: "导出",
+    cashier: "收银员",
+    station: "收银台",
+    dismiss: "知道了",
+
+    item_name: "商品名称",
+    item_name_hint: "商品名称或扫码",
+    unit_price: "单价（元）",
+    unit_price_hint: "例如 12.50",
+    quantity: "数量",
+    add_line: "添加",
+    name_required: "请输入商品名称",
+    qty_invalid: "数量须为 1 到 9999 的整数",
+    line_too_large: "这一行金额过大",
+    total_too_large: "合计金额过大",
+    total_is_zero: "合计为零，不能收款",
+    empty_cart: "还没有商品。输入名称、单价、数量，每项按 Enter。",
+    col_item: "商品",
+    col_unit_price: "单价",
+    col_qty: "数量",
+    col_line_total: "小计",
+    edit_line: "修改",
+    remove_line: "删除",
+    total: "合计",
+    charge: "收款 (F12)",
+    charging: "正在创建订单…",
+    clear_cart: "清空",
+    keyboard_help: "Enter：下一栏／添加；名称为空时 Enter 或 F12：收款",
+    charge_failed: "收款失败",
+
+    scan_to_pay: "请用微信扫码付款",
+    qr_label: "付款二维码",
+    amount: "金额",
+    order_no: "订单号",
+    time_left: "剩余时间",
+    cancel_order: "取消订单",
+    cancel_confirm_title: "取消这笔订单？",
+    cancel_confirm_body: "顾客将无法再付款。如果顾客已经付款，系统会提示。",
+    cancel_confirm_yes: "是，取消订单",
+    cancel_confirm_no: "不，继续等待",
+    cancel_failed: "取消失败",
+    simulate_title: "模拟顾客（仅沙箱）",
+    simulate_pay: "模拟付款成功",
+    simulate_fail: "模拟付款失败",
+    simulate_failed: "模拟失败",
+    new_sale: "新的一单",
+    charge_again: "重新收款",
+    waiting_code_url: "正在获取二维码…",
+
+    paid_title: "收款成功",
+    transaction_id: "微信支付单号",
+
+    history_title: "历史订单",
+    day: "日期",
+    day_hint: "YYYY-MM-DD",
+    bad_day: "日期格式应为 YYYY-MM-DD",
+    previous_day: "◀ 前一天",
+    next_day: "后一天 ▶",
+    today: "今天",
+    refresh: "刷新",
+    loading: "加载中…",
+    no_orders: "这一天没有订单。",
+    col_time: "时间",
+    col_amount: "金额",
+    col_status: "状态",
+    col_order_no: "订单号",
+    select_order: "选择一笔订单查看商品和记录。",
+    lines_title: "商品",
+    events_title: "记录",
+    load_failed: "读取失败",
+
+    export_title: "导出 CSV",
+    export_explain: "导出一天的交易（UTF-8，可用 Excel 打开）。",
+    export_button: "选择文件并导出…",
+    exporting: "正在导出…",
+    export_cancelled: "已取消导出。",
+    export_failed: "导出失败",
+    csv_filter: "CSV 文件",
+};
+
+pub static EN: Texts = Texts {
+    app_title: "PayDesk cashier",
+    sandbox_banner: "沙箱模式 — 不是真实收款 / Sandbox — no real money",
+    switch_language: "中文",
+    nav_sale: "Sale",
+    nav_history: "History",
+    nav_export: "Export",
+    cashier: "Cashier",
+    station: "Station",
+    dismiss: "Dismiss",
+
+    item_name: "Item name",
+    item_name_hint: "Item name or scan",
+    unit_price: "Unit price (¥)",
+    unit_price_hint: "e.g. 12.50",
+    quantity: "Qty",
+    add_line: "Add",
+    name_required: "enter an item name",
+    qty_invalid: "quantity must be a whole number from 1 to 9999",
+    line_too_large: "this line is too large",
+    total_too_large: "the total is too large",
+    total_is_zero: "the total is zero: nothing to charge",
+    empty_cart: "No items yet. Type name, unit price, quantity, Enter after each.",
+    col_item: "Item",
+    col_unit_price: "Unit price",
+    col_qty: "Qty",
+    col_line_total: "Line total",
+    edit_line: "Edit",
+    remove_line: "Remove",
+    total: "Total",
+    charge: "Charge (F12)",
+    charging: "Creating order…",
+    clear_cart: "Clear",
+    keyboard_help: "Enter: next field / add; Enter on an empty name or F12: charge",
+    charge_failed: "Charge failed",
+
+    scan_to_pay: "Scan with WeChat to pay",
+    qr_label: "Payment QR code",
+    amount: "Amount",
+    order_no: "Order",
+    time_left: "Time left",
+    cancel_order: "Cancel order",
+    cancel_confirm_title: "Cancel this order?",
+    cancel_confirm_body: "The customer will no longer be able to pay. If they already paid, you will be told.",
+    cancel_confirm_yes: "Yes, cancel the order",
+    cancel_confirm_no: "No, keep waiting",
+    cancel_failed: "Cancel failed",
+    simulate_title: "Simulate the customer (sandbox only)",
+    simulate_pay: "Simulate payment",
+    simulate_fail: "Simulate failure",
+    simulate_failed: "Simulation failed",
+    new_sale: "New sale",
+    charge_again: "Charge again",
+    waiting_code_url: "Getting the QR code…",
+
+    paid_title: "Paid",
+    transaction_id: "WeChat transaction",
+
+    history_title: "Order history",
+    day: "Day",
+    day_hint: "YYYY-MM-DD",
+    bad_day: "the day must be YYYY-MM-DD",
+    previous_day: "◀ Previous day",
+    next_day: "Next day ▶",
+    today: "Today",
+    refresh: "Refresh",
+    loading: "Loading…",
+    no_orders: "No orders on this day.",
+    col_time: "Time",
+    col_amount: "Amount",
+    col_status: "Status",
+    col_order_no: "Order",
+    select_order: "Select an order to see its items and history.",
+    lines_title: "Items",
+    events_title: "History",
+    load_failed: "Could not load",
+
+    export_title: "Export CSV",
+    export_explain: "Export one day's transactions (UTF-8, opens in Excel).",
+    export_button: "Choose file and export…",
+    exporting: "Exporting…",
+    export_cancelled: "Export cancelled.",
+    export_failed: "Export failed",
+    csv_filter: "CSV file",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_has_words_in_both_languages() {
+        for lang in [Lang::Zh, Lang::En] {
+            for st in OrderStatus::ALL {
+                assert!(!lang.status(st).is_empty());
+                assert!(!lang.status_short(st).is_empty());
+            }
+        }
+        assert_ne!(
+            Lang::Zh.status(OrderStatus::Paid),
+            Lang::En.status(OrderStatus::Paid)
+        );
+    }
+
+    #[test]
+    fn language_codes() {
+        assert_eq!(Lang::from_code("en"), Lang::En);
+        assert_eq!(Lang::from_code("zh"), Lang::Zh);
+        assert_eq!(Lang::from_code(""), Lang::Zh);
+        assert_eq!(Lang::Zh.other(), Lang::En);
+    }
+}

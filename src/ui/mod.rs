@@ -1,0 +1,60 @@
+//! The cashier window (eframe/egui): ring up a sale, show the payment QR with a live countdown, history, export.
+//!
+//! This layer draws and takes input, nothing else. It never touches the network or SQLite: every request
+//! goes to the engine as an intent executed on the tokio runtime, and answers and engine events come back
+//! over a channel ([`app`]). Texts live in [`i18n`], colours and sizes in [`theme`].
+//! It is not where order states are decided (the ledger's state machine) or where money is parsed
+//! ([`crate::money`]).
+
+pub mod app;
+pub mod backend;
+pub mod history;
+pub mod i18n;
+pub mod payment;
+pub mod qr;
+pub mod sale;
+mod screens;
+pub mod theme;
+
+pub use app::{Intent, PaydeskApp, Prefs, Screen};
+pub use backend::Backend;
+pub use i18n::Lang;
+
+use std::sync::Arc;
+
+use crate::clock::SystemClock;
+
+/// Open the window over `backend` and run until it is closed. `rt` runs every background task.
+pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Result<(), String> {
+    let info = backend.info();
+    let t = Lang::from_code(&info.language).t();
+    let title = if info.store_name.is_empty() {
+        t.app_title.to_owned()
+    } else {
+        format!("{} — {}", t.app_title, info.store_name)
+    };
+    let options = eframe::NativeOptions {
+        viewport: eframe::egui::ViewportBuilder::default()
+            .with_title(title)
+            .with_app_id("paydesk")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([800.0, 560.0]),
+        renderer: eframe::Renderer::Glow,
+        persist_window: true,
+        ..Default::default()
+    };
+    let handle = rt.handle().clone();
+    eframe::run_native(
+        "paydesk",
+        options,
+        Box::new(move |cc| {
+            Ok(Box::new(PaydeskApp::from_creation_context(
+                cc,
+                backend,
+                handle,
+                Arc::new(SystemClock),
+            )))
+        }),
+    )
+    .map_err(|e| format!("the window could not be opened: {e}"))
+}
