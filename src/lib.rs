@@ -22,3 +22,4 @@ pub mod money;
 pub mod sandbox_defaults;
 pub mod wxpay;
 pub mod paths;
+pub mod sandbox;
