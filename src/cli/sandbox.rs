@@ -70,7 +70,9 @@ async fn serve(args: SandboxArgs) -> CmdResult {
     if let Some(state) = &args.state {
         println!("  state file:     {}", state.display());
     }
-    println!("Pay an order: open the customer page, or `paydesk sandbox pay <code_url|out_trade_no> --url {base}`.");
+    println!(
+        "Pay an order: open the customer page, or `paydesk sandbox pay <code_url|out_trade_no> --url {base}`."
+    );
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;
     println!("stopping");

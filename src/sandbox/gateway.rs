@@ -133,10 +133,7 @@ fn pipeline(inner: &Arc<Inner>, api: Api, method: &Method, body: &[u8]) -> Reply
         Err(XmlError::NotUtf8 { .. }) => return Reply::Protocol("NOT_UTF8".into()),
         Err(_) => return Reply::Protocol("XML格式错误".into()),
     };
-    if req
-        .values()
-        .any(|v| v.chars().any(|c| c as u32 > 0xFFFF))
-    {
+    if req.values().any(|v| v.chars().any(|c| c as u32 > 0xFFFF)) {
         return Reply::Protocol("NOT_UTF8".into());
     }
     let sign_type = match req.get("sign_type").map(String::as_str) {

@@ -359,7 +359,9 @@ impl Sandbox {
             .store()
             .all()
             .into_iter()
-            .filter(|o| o.state.is_paid() && !o.notify.acked && o.notify.slots < notify::max_slots())
+            .filter(|o| {
+                o.state.is_paid() && !o.notify.acked && o.notify.slots < notify::max_slots()
+            })
             .map(|o| o.out_trade_no.clone())
             .collect();
         for out_trade_no in pending {
@@ -428,7 +430,10 @@ impl Sandbox {
     /// A snapshot of one order.
     pub fn order(&self, out_trade_no: &str) -> Option<SandboxOrder> {
         let now = self.inner.now();
-        self.inner.store().get(out_trade_no).map(|o| o.snapshot(now))
+        self.inner
+            .store()
+            .get(out_trade_no)
+            .map(|o| o.snapshot(now))
     }
 
     /// Snapshots of all orders, oldest first.

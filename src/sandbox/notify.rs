@@ -119,7 +119,11 @@ async fn run(inner: Arc<Inner>, out_trade_no: String) {
     tracing::warn!(%out_trade_no, "sandbox: notification schedule exhausted without acknowledgement");
 }
 
-fn record(inner: &Inner, out_trade_no: &str, change: impl FnOnce(&mut super::store::NotifyProgress)) {
+fn record(
+    inner: &Inner,
+    out_trade_no: &str,
+    change: impl FnOnce(&mut super::store::NotifyProgress),
+) {
     let mut store = inner.store();
     if let Some(order) = store.get_mut(out_trade_no) {
         change(&mut order.notify);

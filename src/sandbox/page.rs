@@ -141,9 +141,15 @@ async fn page(
                 escape(&o.body),
                 escape(&o.out_trade_no),
                 o.trade_state.as_str(),
-                o.time_expire.with_timezone(&beijing()).format("%Y-%m-%d %H:%M:%S"),
+                o.time_expire
+                    .with_timezone(&beijing())
+                    .format("%Y-%m-%d %H:%M:%S"),
             );
-            for (action, label) in [("pay", "支付 / Pay"), ("fail", "支付失败 / Fail"), ("scan", "扫码 / Scan")] {
+            for (action, label) in [
+                ("pay", "支付 / Pay"),
+                ("fail", "支付失败 / Fail"),
+                ("scan", "扫码 / Scan"),
+            ] {
                 let _ = write!(
                     h,
                     "<form method=\"post\" action=\"{CUSTOMER_PATH}\">\
@@ -170,7 +176,11 @@ async fn page(
             let state = if o.expired && !o.trade_state.is_final() {
                 format!("{} (已过期 / expired)", o.trade_state.as_str())
             } else {
-                format!("{} ({})", o.trade_state.as_str(), store::state_desc(&o.trade_state))
+                format!(
+                    "{} ({})",
+                    o.trade_state.as_str(),
+                    store::state_desc(&o.trade_state)
+                )
             };
             let notify = if o.transaction_id.is_none() {
                 String::new()
@@ -234,7 +244,10 @@ mod tests {
 
     #[test]
     fn escaping() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
         assert_eq!(percent_encode("a b/中"), "a%20b%2F%E4%B8%AD");
     }
 }

@@ -234,9 +234,7 @@ impl Store {
     /// All orders, oldest first.
     pub fn all(&self) -> Vec<&Order> {
         let mut v: Vec<&Order> = self.orders.values().collect();
-        v.sort_by(|a, b| {
-            (a.created_at, &a.out_trade_no).cmp(&(b.created_at, &b.out_trade_no))
-        });
+        v.sort_by(|a, b| (a.created_at, &a.out_trade_no).cmp(&(b.created_at, &b.out_trade_no)));
         v
     }
 
@@ -511,7 +509,12 @@ fn parse_fee(s: &str) -> Result<Fen, Refusal> {
 }
 
 fn parse_time(name: &str, s: &str) -> Result<DateTime<Utc>, Refusal> {
-    parse_wx(s).ok_or_else(|| biz("PARAM_ERROR", format!("{name}参数格式错误：须为yyyyMMddHHmmss")))
+    parse_wx(s).ok_or_else(|| {
+        biz(
+            "PARAM_ERROR",
+            format!("{name}参数格式错误：须为yyyyMMddHHmmss"),
+        )
+    })
 }
 
 fn random_string(charset: &[u8], len: usize) -> String {
@@ -592,7 +595,9 @@ mod tests {
     #[test]
     fn re_entry_and_lifecycle() {
         let mut s = Store::default();
-        let (a, created) = s.unified_order(&req("ORDER001", "1288"), SignType::Md5, now()).unwrap();
+        let (a, created) = s
+            .unified_order(&req("ORDER001", "1288"), SignType::Md5, now())
+            .unwrap();
         assert!(created);
         let mut again = req("ORDER001", "1288");
         again.insert("nonce_str".into(), "other".into());
@@ -607,11 +612,16 @@ mod tests {
                 "201 商户订单号重复（订单重入时，要求参数值与原请求一致）"
             ))
         );
-        let (st, paid) = s.customer(&a["code_url"], CustomerAction::Pay, now()).unwrap();
+        let (st, paid) = s
+            .customer(&a["code_url"], CustomerAction::Pay, now())
+            .unwrap();
         assert_eq!((st, paid), (TradeState::Success, true));
         assert!(matches!(
             s.unified_order(&req("ORDER001", "1288"), SignType::Md5, now()),
-            Err(Refusal::Business { code: "ORDERPAID", .. })
+            Err(Refusal::Business {
+                code: "ORDERPAID",
+                ..
+            })
         ));
         assert!(matches!(
             s.customer("ORDER001", CustomerAction::Fail, now()),
@@ -622,7 +632,8 @@ mod tests {
     #[test]
     fn expiry_blocks_payment_and_queries_say_notpay() {
         let mut s = Store::default();
-        s.unified_order(&req("ORDER002", "1"), SignType::Md5, now()).unwrap();
+        s.unified_order(&req("ORDER002", "1"), SignType::Md5, now())
+            .unwrap();
         s.customer("ORDER002", CustomerAction::Scan, now()).unwrap();
         let later = now() + chrono::Duration::minutes(10);
         assert!(matches!(
@@ -633,7 +644,10 @@ mod tests {
         assert_eq!(q["trade_state"], "NOTPAY");
         assert!(matches!(
             s.unified_order(&req("ORDER002", "1"), SignType::Md5, later),
-            Err(Refusal::Business { code: "ORDERCLOSED", .. })
+            Err(Refusal::Business {
+                code: "ORDERCLOSED",
+                ..
+            })
         ));
     }
 
@@ -661,20 +675,29 @@ mod tests {
             assert!(
                 matches!(
                     s.unified_order(&bad(field, value), SignType::Md5, now()),
-                    Err(Refusal::Business { code: "PARAM_ERROR", .. })
+                    Err(Refusal::Business {
+                        code: "PARAM_ERROR",
+                        ..
+                    })
                 ),
                 "{field}={value}"
             );
         }
         assert!(matches!(
             s.unified_order(&bad("spbill_create_ip", ""), SignType::Md5, now()),
-            Err(Refusal::Business { code: "LACK_PARAMS", .. })
+            Err(Refusal::Business {
+                code: "LACK_PARAMS",
+                ..
+            })
         ));
         assert!(valid_out_trade_no("a|b*c-_1"));
         assert_eq!(
             s.unified_order(&bad("time_expire", "20240520123400"), SignType::Md5, now()),
             Err(Refusal::Protocol(TIME_EXPIRE_TOO_SHORT.into()))
         );
-        assert!(s.unified_order(&bad("time_expire", "20240520123500"), SignType::Md5, now()).is_ok());
+        assert!(
+            s.unified_order(&bad("time_expire", "20240520123500"), SignType::Md5, now())
+                .is_ok()
+        );
     }
 }
