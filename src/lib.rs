@@ -21,5 +21,6 @@ pub mod engine;
 pub mod ledger;
 pub mod money;
 pub mod paths;
+pub mod sandbox;
 pub mod sandbox_defaults;
 pub mod wxpay;

@@ -85,6 +85,12 @@ pub struct SandboxArgs {
     /// The API v2 key the sandbox signs and verifies with.
     #[arg(long, default_value = crate::sandbox_defaults::KEY)]
     pub key: String,
+    /// Allow closeorder right after an order is created (the live gateway refuses it for 5 minutes).
+    #[arg(long)]
+    pub fast_close: bool,
+    /// Keep the sandbox's orders in this file (TOML), so they survive a restart.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
