@@ -19,6 +19,6 @@ pub mod clock;
 pub mod engine;
 pub mod ledger;
 pub mod money;
+pub mod paths;
 pub mod sandbox_defaults;
 pub mod wxpay;
-pub mod paths;
