@@ -168,3 +168,64 @@ fn a_damaged_ledger_is_reported_not_replaced() {
     assert!(stderr.contains("is not a PayDesk ledger"), "{stderr}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
+
+/// Business days across daylight-saving changes (New York, 2026): the day starts at the first instant whose
+/// local time is the start hour or later.
+#[test]
+fn business_days_across_daylight_saving_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
+    let utc =
+        |d: u32, m: u32, h: u32, min: u32| Utc.with_ymd_and_hms(2026, m, d, h, min, 0).unwrap();
+    let orders = [
+        // 8 March: 02:00 EST does not exist; clocks jump to 03:00 EDT at 07:00 UTC.
+        ("M-0159", utc(8, 3, 6, 59)), // 01:59 EST, 8 March
+        ("M-0300", utc(8, 3, 7, 0)),  // 03:00 EDT, 8 March
+        // 1 November: 01:00–02:00 happens twice; the day starting at 01:00 starts at the first one.
+        ("N-0059", utc(1, 11, 4, 59)),  // 00:59 EDT
+        ("N-0130", utc(1, 11, 5, 30)),  // 01:30 EDT (the first 01:30)
+        ("N-0130b", utc(1, 11, 6, 30)), // 01:30 EST (the second)
+    ];
+    for (otn, t) in orders {
+        let o = NewOrder {
+            out_trade_no: otn.into(),
+            station: "s".into(),
+            cashier: "c".into(),
+            created_at: t,
+            expires_at: t,
+            total: Fen::new(100).unwrap(),
+            items: vec![ItemLine::new("x", Fen::new(100).unwrap(), 1).unwrap()],
+            body: "b".into(),
+            notify_url: "n".into(),
+            spbill_create_ip: "127.0.0.1".into(),
+            product_id: otn.into(),
+            device_info: None,
+            time_start: t,
+            time_expire: t,
+        };
+        ledger.create_order(&o).unwrap();
+    }
+    drop(ledger);
+    let day = |date: &str, hour: &str| -> Vec<String> {
+        let out = Command::new(env!("CARGO_BIN_EXE_paydesk"))
+            .args(["export", "--date", date, "--day-start-hour", hour])
+            .env("PAYDESK_DATA_DIR", dir.path())
+            .env("TZ", "America/New_York")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout[3..].to_vec()).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(day("2026-03-07", "2"), ["M-0159"]);
+    assert_eq!(day("2026-03-08", "2"), ["M-0300"]);
+    assert_eq!(day("2026-10-31", "1"), ["N-0059"]);
+    assert_eq!(day("2026-11-01", "1"), ["N-0130", "N-0130b"]);
+}

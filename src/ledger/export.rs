@@ -74,7 +74,9 @@ pub fn status_label(s: OrderStatus) -> &'static str {
 /// back, the moment of the jump when the clock skips over `naive`.
 fn local_instant<Tz: TimeZone>(tz: &Tz, naive: chrono::NaiveDateTime) -> DateTime<Utc> {
     match tz.from_local_datetime(&naive) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        // The pair's order is not reliable (chrono's `Local` gives the later instant first).
+        LocalResult::Ambiguous(a, b) => a.with_timezone(&Utc).min(b.with_timezone(&Utc)),
         LocalResult::None => {
             // In a gap: the last minute before it exists; the gap starts a minute after that.
             for m in 1..=24 * 60 {

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
 use super::model::{Applied, Evidence, ItemLine, LedgerError, NewOrder, Order, OrderEvent};
@@ -237,6 +238,8 @@ impl Ledger {
         )
         .map_err(|e| classify(path, e))?;
         writer.busy_timeout(BUSY_TIMEOUT)?;
+        // Until the checks pass, closing must not checkpoint a leftover WAL into a file we are refusing.
+        writer.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
 
         // Read-only checks first: nothing below writes until the file is known to be sound and ours.
         let read_i64 = |sql: &str| -> Result<i64, LedgerError> {
@@ -270,6 +273,7 @@ impl Ledger {
             });
         }
 
+        writer.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
         let mode: String = writer
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(|e| classify(path, e))?;
