@@ -52,12 +52,18 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The hour (0-23) the business day starts at, for shops open past midnight.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..24))]
+        day_start_hour: u8,
     },
     /// List orders in the terminal.
     Orders {
         /// The day, YYYY-MM-DD (default: today).
         #[arg(long)]
         date: Option<String>,
+        /// The hour (0-23) the business day starts at, for shops open past midnight.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..24))]
+        day_start_hour: u8,
     },
     /// Copy the ledger database to FILE while PayDesk may be running (SQLite online backup).
     Backup { file: PathBuf },
@@ -126,8 +132,15 @@ pub fn run(command: Command) -> ExitCode {
         Command::Gui => unreachable!("main starts the window"),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Charge { amount, item, wait } => charge::run(&amount, item.as_deref(), wait),
-        Command::Export { date, out } => ledger::export(&date, out.as_deref()),
-        Command::Orders { date } => ledger::orders(date.as_deref()),
+        Command::Export {
+            date,
+            out,
+            day_start_hour,
+        } => ledger::export(&date, out.as_deref(), day_start_hour),
+        Command::Orders {
+            date,
+            day_start_hour,
+        } => ledger::orders(date.as_deref(), day_start_hour),
         Command::Backup { file } => ledger::backup(&file),
         Command::Config { action } => config::run(action),
     };
