@@ -16,10 +16,12 @@
 
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod engine;
 pub mod ledger;
 pub mod money;
 pub mod paths;
+pub mod sandbox;
 pub mod sandbox_defaults;
 pub mod ui;
 pub mod wxpay;

@@ -9,10 +9,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None | Some(Command::Gui) => {
-            eprintln!(
-                "paydesk: the cashier window is not available yet (it lands with issue 6); see `paydesk --help`."
-            );
-            ExitCode::from(2)
+            // Logs go to standard error; PAYDESK_LOG=info (or debug, …) says more than warnings.
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("PAYDESK_LOG")
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            match paydesk::ui::run() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("paydesk: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Some(command) => cli::run(command),
     }

@@ -1,7 +1,79 @@
-//! `paydesk charge`.
+//! `paydesk charge`: the same engine as the window, from a terminal.
+
+use std::process::ExitCode;
+use std::time::Duration;
 
 use super::CmdResult;
+use crate::engine::{Cart, CartLine, Engine, EngineEvent};
+use crate::money::Fen;
 
-pub fn run(_amount: &str, _item: Option<&str>, _wait: bool) -> CmdResult {
-    Err("`paydesk charge` is not available yet (the payment engine lands with issue 5)".into())
+pub fn run(amount: &str, item: Option<&str>, wait: bool) -> CmdResult {
+    let price = Fen::parse_yuan(amount).map_err(|e| format!("--amount {amount:?}: {e}"))?;
+    let name = item.unwrap_or("商品").to_string();
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let engine = Engine::start_default().await?;
+        let mut events = engine.subscribe();
+        if engine.is_sandbox() {
+            println!("sandbox: {}", engine.sandbox_url().unwrap_or_default());
+        }
+        let cart = Cart {
+            lines: vec![CartLine { name, unit_price: price, qty: 1 }],
+            cashier: engine.config().store.cashiers.first().cloned().unwrap_or_default(),
+        };
+        let order = engine.charge(cart).await?;
+        let code_url = order.code_url.clone().unwrap_or_default();
+        println!("out_trade_no: {}", order.out_trade_no);
+        println!("amount: {}", order.total);
+        println!("expires: {}", order.expires_at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S"));
+        println!("code_url: {code_url}");
+        if let Ok(qr) = qrcode::QrCode::new(code_url.as_bytes()) {
+            let text = qr
+                .render::<qrcode::render::unicode::Dense1x2>()
+                .dark_color(qrcode::render::unicode::Dense1x2::Light)
+                .light_color(qrcode::render::unicode::Dense1x2::Dark)
+                .quiet_zone(true)
+                .build();
+            println!("{text}");
+        }
+        if !wait {
+            if engine.embedded_sandbox().is_some() {
+                eprintln!(
+                    "note: the sandbox runs inside this command and stops with it; use --wait, or start `paydesk sandbox` in another terminal first."
+                );
+            }
+            engine.shutdown().await;
+            return Ok::<ExitCode, Box<dyn std::error::Error>>(ExitCode::SUCCESS);
+        }
+        if engine.is_sandbox() {
+            println!(
+                "waiting; play the customer with: paydesk sandbox pay {} --url {}",
+                order.out_trade_no,
+                engine.sandbox_url().unwrap_or_default()
+            );
+        }
+        let no = order.out_trade_no.clone();
+        let mut status = order.status;
+        while !status.is_final() {
+            match tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
+                Ok(Ok(EngineEvent::Order(v))) if v.out_trade_no == no => {
+                    if v.status != status {
+                        println!("status: {}", v.status);
+                    }
+                    status = v.status;
+                }
+                Ok(Ok(_)) | Err(_) => {
+                    status = engine.order(&no).await?.status;
+                }
+                Ok(Err(_)) => status = engine.order(&no).await?.status,
+            }
+        }
+        let v = engine.order(&no).await?;
+        println!("final: {}", v.status);
+        if let Some(t) = &v.transaction_id {
+            println!("transaction_id: {t}");
+        }
+        engine.shutdown().await;
+        Ok(if v.status.is_paid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    })
 }

@@ -1,7 +1,44 @@
 //! `paydesk config init|check`.
 
-use super::{CmdResult, ConfigAction};
+use std::process::ExitCode;
 
-pub fn run(_action: ConfigAction) -> CmdResult {
-    Err("`paydesk config` is not available yet (configuration lands with issue 7)".into())
+use super::{CmdResult, ConfigAction};
+use crate::config::{Config, write_template};
+use crate::paths::config_path;
+
+pub fn run(action: ConfigAction) -> CmdResult {
+    let path = config_path();
+    match action {
+        ConfigAction::Init { force } => {
+            write_template(&path, force).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    format!(
+                        "{} already exists; use --force to overwrite it",
+                        path.display()
+                    )
+                } else {
+                    format!("cannot write {}: {e}", path.display())
+                }
+            })?;
+            println!(
+                "wrote {} (mode 0600). Edit it, then run `paydesk config check`.",
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfigAction::Check => {
+            if !path.exists() {
+                println!(
+                    "{} does not exist: PayDesk runs in sandbox mode with defaults.",
+                    path.display()
+                );
+                print!("{}", Config::sandbox_default().summary());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let config = Config::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            println!("{}: valid", path.display());
+            print!("{}", config.summary());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

@@ -1,17 +1,143 @@
-//! `paydesk export`, `paydesk orders`, `paydesk backup`.
+//! `paydesk export`, `paydesk orders`, `paydesk backup`: thin wrappers over [`crate::ledger::Ledger`].
+//!
+//! All three use the ledger at [`crate::paths::ledger_path`] (honouring `PAYDESK_DATA_DIR`). They never
+//! create a ledger: when there is none yet, `orders` says there are no orders, and `export` and `backup` fail
+//! with a message naming the path they looked at (most likely the data directory is not the one the
+//! window uses).
 
+use std::io::Write;
 use std::path::Path;
+use std::process::ExitCode;
+
+use chrono::{Duration, Local, NaiveDate};
 
 use super::CmdResult;
+use crate::ledger::{Ledger, status_label};
+use crate::paths;
 
-pub fn export(_date: &str, _out: Option<&Path>) -> CmdResult {
-    Err("`paydesk export` is not available yet (the ledger lands with issue 4)".into())
+fn parse_date(date: &str) -> Result<NaiveDate, Box<dyn std::error::Error>> {
+    NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("--date {date:?} is not a date like 2026-11-27").into())
 }
 
-pub fn orders(_date: Option<&str>) -> CmdResult {
-    Err("`paydesk orders` is not available yet (the ledger lands with issue 4)".into())
+/// The ledger, if one exists.
+fn existing_ledger() -> Result<Option<Ledger>, Box<dyn std::error::Error>> {
+    let path = paths::ledger_path();
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Ledger::open(&path)?))
 }
 
-pub fn backup(_file: &Path) -> CmdResult {
-    Err("`paydesk backup` is not available yet (the ledger lands with issue 4)".into())
+fn no_ledger() -> Box<dyn std::error::Error> {
+    format!(
+        "there is no ledger at {}: no orders have been recorded there (set PAYDESK_DATA_DIR if PayDesk keeps \
+         its data elsewhere)",
+        paths::ledger_path().display()
+    )
+    .into()
+}
+
+/// The business day it is now.
+fn today(day_start_hour: u8) -> NaiveDate {
+    (Local::now().naive_local() - Duration::hours(i64::from(day_start_hour))).date()
+}
+
+/// `paydesk export --date YYYY-MM-DD [--out FILE]`: the day's CSV to standard output, or to FILE (replaced
+/// atomically) with a summary on standard error.
+pub fn export(date: &str, out: Option<&Path>, day_start_hour: u8) -> CmdResult {
+    let day = parse_date(date)?;
+    let ledger = existing_ledger()?.ok_or_else(no_ledger)?;
+    match out {
+        Some(path) => {
+            let rows = ledger.export_day_to_file(day, day_start_hour, path)?;
+            eprintln!("wrote {rows} rows to {}", path.display());
+        }
+        None => {
+            let stdout = std::io::stdout().lock();
+            ledger.export_day(day, day_start_hour, std::io::BufWriter::new(stdout))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `paydesk orders [--date YYYY-MM-DD]`: the day's orders as a table.
+pub fn orders(date: Option<&str>, day_start_hour: u8) -> CmdResult {
+    let day = match date {
+        Some(d) => parse_date(d)?,
+        None => today(day_start_hour),
+    };
+    let Some(ledger) = existing_ledger()? else {
+        println!(
+            "No orders: there is no ledger yet at {}.",
+            paths::ledger_path().display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let orders = ledger.orders_for_day(day, day_start_hour)?;
+    let mut out = std::io::stdout().lock();
+    if orders.is_empty() {
+        writeln!(out, "No orders on {day}.")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "{:<19}  {:<32}  {:>12}  {:<30}  items",
+        "time", "out_trade_no", "amount", "status"
+    )?;
+    let mut paid = crate::money::Fen::ZERO;
+    let mut flagged = 0;
+    for o in &orders {
+        let items = ledger
+            .items(&o.out_trade_no)?
+            .iter()
+            .map(|l| format!("{} ×{}", l.name.replace(['\n', '\r'], " "), l.qty))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mark = if o.flagged {
+            flagged += 1;
+            " !"
+        } else {
+            ""
+        };
+        if o.status.is_paid() {
+            paid = paid.checked_add(o.total).unwrap_or(paid);
+        }
+        writeln!(
+            out,
+            "{:<19}  {:<32}  {:>12}  {:<30}  {items}",
+            o.created_at
+                .with_timezone(&Local)
+                .format("%Y-%m-%d %H:%M:%S"),
+            o.out_trade_no,
+            o.total.to_string(),
+            format!("{}{mark}", status_label(o.status)),
+        )?;
+        if let Some(why) = o.flag_reason.as_deref().filter(|_| o.flagged) {
+            writeln!(out, "{:<19}  ! {why}", "")?;
+        }
+    }
+    writeln!(
+        out,
+        "\n{} orders on {day}; received {paid}{}",
+        orders.len(),
+        if flagged > 0 {
+            format!("; {flagged} flagged (!) for the manager")
+        } else {
+            String::new()
+        }
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `paydesk backup FILE`: an online copy of the ledger (safe while PayDesk runs).
+pub fn backup(file: &Path) -> CmdResult {
+    let ledger = existing_ledger()?.ok_or_else(no_ledger)?;
+    ledger.backup_to(file)?;
+    eprintln!(
+        "backed up {} to {}",
+        ledger.path().display(),
+        file.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

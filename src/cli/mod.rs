@@ -52,12 +52,18 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The hour (0-23) the business day starts at, for shops open past midnight.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..24))]
+        day_start_hour: u8,
     },
     /// List orders in the terminal.
     Orders {
         /// The day, YYYY-MM-DD (default: today).
         #[arg(long)]
         date: Option<String>,
+        /// The hour (0-23) the business day starts at, for shops open past midnight.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..24))]
+        day_start_hour: u8,
     },
     /// Copy the ledger database to FILE while PayDesk may be running (SQLite online backup).
     Backup { file: PathBuf },
@@ -85,6 +91,12 @@ pub struct SandboxArgs {
     /// The API v2 key the sandbox signs and verifies with.
     #[arg(long, default_value = crate::sandbox_defaults::KEY)]
     pub key: String,
+    /// Allow closeorder right after an order is created (the live gateway refuses it for 5 minutes).
+    #[arg(long)]
+    pub fast_close: bool,
+    /// Keep the sandbox's orders in this file (TOML), so they survive a restart.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,8 +132,15 @@ pub fn run(command: Command) -> ExitCode {
         Command::Gui => unreachable!("main starts the window"),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Charge { amount, item, wait } => charge::run(&amount, item.as_deref(), wait),
-        Command::Export { date, out } => ledger::export(&date, out.as_deref()),
-        Command::Orders { date } => ledger::orders(date.as_deref()),
+        Command::Export {
+            date,
+            out,
+            day_start_hour,
+        } => ledger::export(&date, out.as_deref(), day_start_hour),
+        Command::Orders {
+            date,
+            day_start_hour,
+        } => ledger::orders(date.as_deref(), day_start_hour),
         Command::Backup { file } => ledger::backup(&file),
         Command::Config { action } => config::run(action),
     };

@@ -1,7 +1,81 @@
-//! `paydesk sandbox` and `paydesk sandbox pay`.
+//! `paydesk sandbox` (serve the sandbox gateway until Ctrl-C) and `paydesk sandbox pay` (play the customer
+//! of a running sandbox over HTTP).
 
-use super::{CmdResult, SandboxArgs};
+use std::process::ExitCode;
+use std::time::Duration;
 
-pub fn run(_args: SandboxArgs) -> CmdResult {
-    Err("`paydesk sandbox` is not available yet (the sandbox lands with issue 3)".into())
+use super::{CmdResult, SandboxAction, SandboxArgs};
+use crate::sandbox::{self, CustomerAction, Sandbox, SandboxConfig, SandboxError};
+use crate::wxpay::ApiKey;
+
+pub fn run(args: SandboxArgs) -> CmdResult {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    match args.action {
+        Some(SandboxAction::Pay { order, fail, url }) => {
+            let action = if fail {
+                CustomerAction::Fail
+            } else {
+                CustomerAction::Pay
+            };
+            match runtime.block_on(sandbox::remote_customer(&url, &order, action)) {
+                Ok(answer) => {
+                    println!("{answer}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e @ SandboxError::NotRunning { .. }) => Err(e.into()),
+                Err(e) => {
+                    eprintln!("paydesk: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        None => runtime.block_on(serve(args)),
+    }
+}
+
+async fn serve(args: SandboxArgs) -> CmdResult {
+    let config = SandboxConfig {
+        appid: args.appid.clone(),
+        mch_id: args.mch_id.clone(),
+        key: ApiKey::new(args.key.clone()),
+        close_min_age: if args.fast_close {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(5 * 60)
+        },
+        persist: args.state.clone(),
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start(config, args.listen)
+        .await
+        .map_err(|e| format!("cannot start the sandbox on {}: {e}", args.listen))?;
+    let base = sandbox.base_url();
+    println!("PayDesk sandbox gateway (WeChat Pay API v2, no real money)");
+    println!("  base URL:       {base}");
+    println!("  customer page:  {base}/");
+    println!("  appid:          {}", args.appid);
+    println!("  mch_id:         {}", args.mch_id);
+    println!("  key:            {}", args.key);
+    println!(
+        "  closeorder:     {}",
+        if args.fast_close {
+            "allowed at once (--fast-close)"
+        } else {
+            "refused within 5 minutes of creation, as live"
+        }
+    );
+    if let Some(state) = &args.state {
+        println!("  state file:     {}", state.display());
+    }
+    println!(
+        "Pay an order: open the customer page, or `paydesk sandbox pay <code_url|out_trade_no> --url {base}`."
+    );
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    println!("stopping");
+    sandbox.shutdown().await;
+    Ok(ExitCode::SUCCESS)
 }

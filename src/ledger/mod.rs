@@ -1,5 +1,25 @@
-//! The ledger: every order, its lines and its history in SQLite, and the manager's daily CSV export.
+//! The ledger: every order, its item lines and its history in one SQLite file, and the manager's daily CSV
+//! export.
+//!
+//! - [`state`] decides how a status may change (pure logic; the only place with transition rules).
+//! - [`Ledger`] stores orders durably and applies inputs to them through [`state::next`], one
+//!   transaction per input; every input, applied or ignored, lands in the order's append-only event log.
+//! - [`export`] turns a business day into the CSV the manager opens in Excel.
+//!
+//! Not here: talking to the gateway, timers, retries (the engine), drawing anything (the UI).
+//!
+//! Storage conventions are in [`schema`]: amounts in integer fen, instants in UTC unix milliseconds.
 
+pub mod export;
+pub mod model;
+pub mod schema;
 pub mod state;
+mod store;
 
+pub use export::{HEADER, day_bounds, day_bounds_in, status_label};
+pub use model::{
+    Applied, Evidence, ItemLine, LedgerError, NewOrder, Order, OrderEvent, PaymentFacts, Source,
+};
+pub use schema::SCHEMA_VERSION;
 pub use state::{CloseReason, Decision, Input, OrderStatus};
+pub use store::{Ledger, PAID_AFTER_CANCEL_ALERT};

@@ -58,3 +58,20 @@ pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Re
     )
     .map_err(|e| format!("the window could not be opened: {e}"))
 }
+
+/// `paydesk` and `paydesk gui`: start the engine from the configuration file and open the window.
+pub fn run() -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("paydesk-rt")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let engine = rt
+        .block_on(crate::engine::Engine::start_default())
+        .map_err(|e| format!("cannot start the payment engine: {e}"))?;
+    let result = run_window(Arc::new(engine.clone()), &rt);
+    // Stop the watchers and the embedded sandbox; unfinished orders are reconciled at the next start.
+    rt.block_on(engine.shutdown());
+    result
+}

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod client;
 pub mod error;
+pub mod refund;
 pub mod sign;
 pub mod xml;
 

@@ -37,6 +37,11 @@ pub enum XmlError {
 
 /// Decode a `<xml>…</xml>` body into its fields.
 pub fn decode(body: &[u8]) -> Result<Params, XmlError> {
+    decode_root(body, "xml")
+}
+
+/// Decode a flat document whose root element is `<root_name>` (refund notifications decrypt to `<root>`).
+pub fn decode_root(body: &[u8], root_name: &str) -> Result<Params, XmlError> {
     if body.len() > MAX_BODY {
         return Err(XmlError::TooLarge {
             len: body.len(),
@@ -72,10 +77,10 @@ pub fn decode(body: &[u8]) -> Result<Params, XmlError> {
                     .map_err(|e| malformed(&e))?
                     .to_string();
                 match depth {
-                    0 if name == "xml" && !seen_root => seen_root = true,
+                    0 if name == root_name && !seen_root => seen_root = true,
                     0 => {
                         return Err(XmlError::Malformed(format!(
-                            "root element is <{name}>, not <xml>"
+                            "root element is <{name}>, not <{root_name}>"
                         )));
                     }
                     1 => {
@@ -92,7 +97,7 @@ pub fn decode(body: &[u8]) -> Result<Params, XmlError> {
                     .to_string();
                 match depth {
                     // `<xml/>`: a root with no fields.
-                    0 if name == "xml" && !seen_root => seen_root = true,
+                    0 if name == root_name && !seen_root => seen_root = true,
                     1 => insert_unique(&mut params, name, String::new())?,
                     _ => return Err(XmlError::Malformed(format!("unexpected element <{name}/>"))),
                 }
@@ -144,7 +149,9 @@ pub fn decode(body: &[u8]) -> Result<Params, XmlError> {
         }
     }
     if !seen_root {
-        return Err(XmlError::Malformed("no <xml> root element".into()));
+        return Err(XmlError::Malformed(format!(
+            "no <{root_name}> root element"
+        )));
     }
     if depth != 0 {
         return Err(XmlError::Malformed("unclosed element".into()));

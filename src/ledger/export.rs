@@ -1,0 +1,415 @@
+//! Business days and the manager's CSV export.
+//!
+//! A business day runs from `day_start_hour:00` local time on that date to the same hour the next day
+//! (hour 0: the calendar day; hour 4 for a shop open past midnight: an order at 02:00 belongs to the
+//! previous day). An order belongs to the day it was *created* in.
+//!
+//! The CSV is UTF-8 with a byte-order mark (so Excel on a Chinese Windows shows the item names), CRLF line
+//! ends, fields quoted where needed by the `csv` crate, one row per order, oldest first. Columns, with
+//! bilingual headers ([`HEADER`]):
+//!
+//! | header | content |
+//! |---|---|
+//! | `时间 time` | created, local time, `YYYY-MM-DD HH:MM:SS` |
+//! | `商户订单号 out_trade_no` | |
+//! | `微信支付订单号 transaction_id` | empty unless paid |
+//! | `商品 items` | `可乐 ×2; 薯片 ×1` |
+//! | `金额(元) amount_yuan` | the order total, exact, two decimals: `12.50` |
+//! | `状态 status` | [`status_label`]: `已支付 paid`, `取消后支付 paid after cancel`, … |
+//! | `收银员 cashier` | |
+//! | `收银台 station` | |
+//! | `备注 note` | why the order is flagged for the manager, if it is |
+//!
+//! Text fields that Excel would read as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) are
+//! prefixed with `'`.
+//!
+//! Times are shown in `chrono::Local`; every function has an `_in` twin taking any [`TimeZone`], which is
+//! what the tests use.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Duration, Local, LocalResult, NaiveDate, TimeZone, Utc};
+
+use super::model::{LedgerError, Order};
+use super::state::OrderStatus;
+use super::store::{Ledger, status_at, to_ms};
+
+/// The export's header row.
+pub const HEADER: [&str; 9] = [
+    "时间 time",
+    "商户订单号 out_trade_no",
+    "微信支付订单号 transaction_id",
+    "商品 items",
+    "金额(元) amount_yuan",
+    "状态 status",
+    "收银员 cashier",
+    "收银台 station",
+    "备注 note",
+];
+
+/// UTF-8 byte-order mark.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// How a status reads in the export and in `paydesk orders`.
+pub fn status_label(s: OrderStatus) -> &'static str {
+    match s {
+        OrderStatus::Creating => "创建中 creating",
+        OrderStatus::Open => "待支付 awaiting payment",
+        OrderStatus::UserPaying => "支付中 paying",
+        OrderStatus::Closing => "关闭中 closing",
+        OrderStatus::Paid => "已支付 paid",
+        OrderStatus::PaidAfterCancel => "取消后支付 paid after cancel",
+        OrderStatus::Failed => "支付失败 failed",
+        OrderStatus::Cancelled => "已取消 cancelled",
+        OrderStatus::Expired => "已过期 expired",
+        OrderStatus::Refunded => "已退款 refunded",
+    }
+}
+
+/// The first instant whose local date-time is `naive` or later: the earlier one when the clock is turned
+/// back, the moment of the jump when the clock skips over `naive`.
+fn local_instant<Tz: TimeZone>(tz: &Tz, naive: chrono::NaiveDateTime) -> DateTime<Utc> {
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        // The pair's order is not reliable (chrono's `Local` gives the later instant first).
+        LocalResult::Ambiguous(a, b) => a.with_timezone(&Utc).min(b.with_timezone(&Utc)),
+        LocalResult::None => {
+            // In a gap: the last minute before it exists; the gap starts a minute after that.
+            for m in 1..=24 * 60 {
+                if let Some(t) = tz
+                    .from_local_datetime(&(naive - Duration::minutes(m)))
+                    .latest()
+                {
+                    return t.with_timezone(&Utc) + Duration::minutes(m);
+                }
+            }
+            naive.and_utc()
+        }
+    }
+}
+
+/// The UTC bounds `[from, to)` of business day `day` in `tz`.
+pub fn day_bounds_in<Tz: TimeZone>(
+    tz: &Tz,
+    day: NaiveDate,
+    day_start_hour: u8,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), LedgerError> {
+    if day_start_hour > 23 {
+        return Err(LedgerError::Invalid(format!(
+            "the day-start hour must be 0–23, not {day_start_hour}"
+        )));
+    }
+    let next = day
+        .succ_opt()
+        .ok_or_else(|| LedgerError::Invalid(format!("no day after {day}")))?;
+    let start = |d: NaiveDate| {
+        d.and_hms_opt(u32::from(day_start_hour), 0, 0)
+            .expect("hour checked")
+    };
+    Ok((
+        local_instant(tz, start(day)),
+        local_instant(tz, start(next)),
+    ))
+}
+
+/// The UTC bounds of business day `day` in local time.
+pub fn day_bounds(
+    day: NaiveDate,
+    day_start_hour: u8,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), LedgerError> {
+    day_bounds_in(&Local, day, day_start_hour)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of a unix-millisecond instant in `tz`, appended to `buf`.
+fn push_local_time<Tz: TimeZone>(buf: &mut String, tz: &Tz, ms: i64) {
+    use chrono::{Datelike, Timelike};
+    match tz.timestamp_millis_opt(ms).single() {
+        Some(t) => {
+            let n = t.naive_local();
+            let _ = write!(
+                buf,
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                n.year(),
+                n.month(),
+                n.day(),
+                n.hour(),
+                n.minute(),
+                n.second()
+            );
+        }
+        None => {
+            let _ = write!(buf, "@{ms}");
+        }
+    }
+}
+
+/// Append `s` to `buf`, defusing what Excel would run as a formula.
+fn push_text(buf: &mut String, s: &str) {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        buf.push('\'');
+    }
+    buf.push_str(s);
+}
+
+/// Append `fen` as yuan with two decimals.
+fn push_yuan(buf: &mut String, fen: i64) {
+    let _ = write!(buf, "{}.{:02}", fen / 100, fen % 100);
+}
+
+/// The row being assembled while the joined order/item rows stream by.
+#[derive(Default)]
+struct Row {
+    id: Option<i64>,
+    fields: [String; 9],
+}
+
+impl Row {
+    fn clear(&mut self) {
+        self.id = None;
+        for f in &mut self.fields {
+            f.clear();
+        }
+    }
+}
+
+impl Ledger {
+    /// The orders of business day `day` (local time), oldest first.
+    pub fn orders_for_day(
+        &self,
+        day: NaiveDate,
+        day_start_hour: u8,
+    ) -> Result<Vec<Order>, LedgerError> {
+        self.orders_for_day_in(&Local, day, day_start_hour)
+    }
+
+    /// [`Ledger::orders_for_day`] in any time zone.
+    pub fn orders_for_day_in<Tz: TimeZone>(
+        &self,
+        tz: &Tz,
+        day: NaiveDate,
+        day_start_hour: u8,
+    ) -> Result<Vec<Order>, LedgerError> {
+        let (from, to) = day_bounds_in(tz, day, day_start_hour)?;
+        self.orders_between(from, to)
+    }
+
+    /// Write business day `day` (local time) as CSV to `out`; returns the number of order rows. See the
+    /// module documentation for the format.
+    pub fn export_day<W: Write>(
+        &self,
+        day: NaiveDate,
+        day_start_hour: u8,
+        out: W,
+    ) -> Result<usize, LedgerError> {
+        self.export_day_in(&Local, day, day_start_hour, out)
+    }
+
+    /// [`Ledger::export_day`] in any time zone.
+    pub fn export_day_in<Tz: TimeZone, W: Write>(
+        &self,
+        tz: &Tz,
+        day: NaiveDate,
+        day_start_hour: u8,
+        out: W,
+    ) -> Result<usize, LedgerError> {
+        let (from, to) = day_bounds_in(tz, day, day_start_hour)?;
+        self.export_between_in(tz, from, to, out)
+    }
+
+    /// Write the orders created in `[from, to)` as CSV, times shown in local time. With
+    /// `DateTime::<Utc>::MIN_UTC` and `MAX_UTC` this is the whole ledger.
+    pub fn export_between<W: Write>(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        out: W,
+    ) -> Result<usize, LedgerError> {
+        self.export_between_in(&Local, from, to, out)
+    }
+
+    /// [`Ledger::export_between`] in any time zone.
+    pub fn export_between_in<Tz: TimeZone, W: Write>(
+        &self,
+        tz: &Tz,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        mut out: W,
+    ) -> Result<usize, LedgerError> {
+        out.write_all(BOM)?;
+        let mut csv = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .buffer_capacity(64 * 1024)
+            .from_writer(out);
+        csv.write_record(HEADER)?;
+
+        let conn = self.reader();
+        // One pass over orders in created_at order (the index), each joined with its lines in line order
+        // (the primary key): no sort, no per-order query.
+        let mut stmt = conn.prepare_cached(
+            "SELECT o.id, o.created_at, o.out_trade_no, o.transaction_id, o.total_fen, o.status, \
+                    o.cashier, o.station, o.flag_reason, i.name, i.qty \
+             FROM orders o LEFT JOIN order_items i ON i.order_id = o.id \
+             WHERE o.created_at >= ?1 AND o.created_at < ?2 \
+             ORDER BY o.created_at, o.id, i.line_no",
+        )?;
+        let mut rows = stmt.query([to_ms(from), to_ms(to)])?;
+        let mut row = Row::default();
+        let mut count = 0usize;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            if row.id != Some(id) {
+                if row.id.is_some() {
+                    csv.write_record(&row.fields)?;
+                    count += 1;
+                }
+                row.clear();
+                row.id = Some(id);
+                let f = &mut row.fields;
+                push_local_time(&mut f[0], tz, r.get(1)?);
+                push_text(&mut f[1], r.get_ref(2)?.as_str()?);
+                if let Some(tid) = r.get_ref(3)?.as_str_or_null()? {
+                    push_text(&mut f[2], tid);
+                }
+                push_yuan(&mut f[4], r.get(4)?);
+                f[5].push_str(status_label(status_at(r, 5)?));
+                push_text(&mut f[6], r.get_ref(6)?.as_str()?);
+                push_text(&mut f[7], r.get_ref(7)?.as_str()?);
+                if let Some(note) = r.get_ref(8)?.as_str_or_null()? {
+                    push_text(&mut f[8], note);
+                }
+            }
+            if let Some(name) = r.get_ref(9)?.as_str_or_null()? {
+                let items = &mut row.fields[3];
+                if items.is_empty() {
+                    push_text(items, name);
+                } else {
+                    items.push_str("; ");
+                    items.push_str(name);
+                }
+                let qty: i64 = r.get(10)?;
+                let _ = write!(items, " ×{qty}");
+            }
+        }
+        if row.id.is_some() {
+            csv.write_record(&row.fields)?;
+            count += 1;
+        }
+        csv.flush()?;
+        Ok(count)
+    }
+
+    /// [`Ledger::export_day`] to a file: written to a temporary file in the same directory and renamed into
+    /// place, so a failed export never leaves a half file (and never damages an existing one).
+    pub fn export_day_to_file(
+        &self,
+        day: NaiveDate,
+        day_start_hour: u8,
+        path: &Path,
+    ) -> Result<usize, LedgerError> {
+        let mut rows = 0;
+        write_atomically(path, |tmp| {
+            let file = fs::File::create(tmp).map_err(|source| LedgerError::WriteFile {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let mut out = std::io::BufWriter::new(file);
+            rows = self.export_day(day, day_start_hour, &mut out)?;
+            let file = out.into_inner().map_err(|e| LedgerError::WriteFile {
+                path: path.to_path_buf(),
+                source: e.into_error(),
+            })?;
+            file.sync_all().map_err(|source| LedgerError::WriteFile {
+                path: path.to_path_buf(),
+                source,
+            })
+        })?;
+        Ok(rows)
+    }
+}
+
+/// Produce `path` by having `write` fill a temporary file next to it, then renaming it into place. On any
+/// failure the temporary file is removed and `path` is left as it was.
+pub(crate) fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), LedgerError>,
+) -> Result<(), LedgerError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let io_err = |source| LedgerError::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io_err(std::io::Error::other("not a file name")))?;
+    if path.is_dir() {
+        return Err(io_err(std::io::Error::other("is a directory")));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(
+        ".{}-{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let tmp = dir.join(tmp_name);
+    // Claim the name (and find out early whether the directory is writable).
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(io_err)?;
+    let result = write(&tmp).and_then(|()| fs::rename(&tmp, path).map_err(io_err));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+        let mut journal = tmp.clone().into_os_string();
+        journal.push("-journal");
+        let _ = fs::remove_file(journal);
+    } else if let Ok(d) = fs::File::open(&dir) {
+        // Make the rename itself durable where the platform allows it.
+        let _ = d.sync_all();
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::FixedOffset;
+
+    #[test]
+    fn day_bounds_follow_the_start_hour() {
+        let tz = FixedOffset::east_opt(8 * 3600).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let (from, to) = day_bounds_in(&tz, day, 0).unwrap();
+        assert_eq!(from.to_rfc3339(), "2026-11-26T16:00:00+00:00");
+        assert_eq!(to.to_rfc3339(), "2026-11-27T16:00:00+00:00");
+        let (from, to) = day_bounds_in(&tz, day, 4).unwrap();
+        assert_eq!(from.to_rfc3339(), "2026-11-26T20:00:00+00:00");
+        assert_eq!(to.to_rfc3339(), "2026-11-27T20:00:00+00:00");
+        assert!(day_bounds_in(&tz, day, 24).is_err());
+    }
+
+    #[test]
+    fn fields_are_formatted_exactly() {
+        let mut s = String::new();
+        for fen in [0, 1, 10, 1250, 99_999_999] {
+            s.clear();
+            push_yuan(&mut s, fen);
+            assert_eq!(s, crate::money::Fen::new(fen).unwrap().yuan_string());
+        }
+        s.clear();
+        push_text(&mut s, "=SUM(A1)");
+        assert_eq!(s, "'=SUM(A1)");
+        s.clear();
+        push_local_time(&mut s, &Utc, 1_000);
+        assert_eq!(s, "1970-01-01 00:00:01");
+    }
+}

@@ -1,0 +1,87 @@
+//! The ledger's SQL schema and its migrations.
+//!
+//! The schema version is SQLite's `PRAGMA user_version`: 0 for a new file, then the number of migrations
+//! applied. Each migration runs in its own transaction together with the version bump, so a crash leaves the
+//! file at one version or the next. Never edit a released migration; append a new one.
+//!
+//! Conventions: amounts are INTEGER fen (`*_fen`), instants are INTEGER unix milliseconds UTC (`*_at`,
+//! `time_*`), statuses are [`OrderStatus::as_str`](super::state::OrderStatus::as_str) text. Tables are
+//! STRICT. Events are append-only (triggers refuse UPDATE and DELETE), and orders are never deleted.
+
+/// `PRAGMA application_id` of a PayDesk ledger ("PDSK").
+pub const APPLICATION_ID: i32 = 0x5044_534B;
+
+/// The migrations, in order; `MIGRATIONS[n]` brings a file from version `n` to `n + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: orders, their item lines, their history.
+    r#"
+CREATE TABLE orders (
+    id               INTEGER PRIMARY KEY,
+    out_trade_no     TEXT    NOT NULL UNIQUE,
+    station          TEXT    NOT NULL,
+    cashier          TEXT    NOT NULL,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL,
+    total_fen        INTEGER NOT NULL CHECK (total_fen >= 0),
+    status           TEXT    NOT NULL CHECK (status IN ('creating', 'open', 'user_paying', 'closing',
+                         'paid', 'paid_after_cancel', 'failed', 'cancelled', 'expired', 'refunded')),
+    close_reason     TEXT    CHECK (close_reason IN ('cancel', 'expire')),
+    body             TEXT    NOT NULL,
+    notify_url       TEXT    NOT NULL,
+    spbill_create_ip TEXT    NOT NULL,
+    product_id       TEXT    NOT NULL,
+    device_info      TEXT,
+    time_start       INTEGER NOT NULL,
+    time_expire      INTEGER NOT NULL,
+    code_url         TEXT,
+    prepay_id        TEXT,
+    transaction_id   TEXT,
+    paid_at          INTEGER,
+    cash_fee_fen     INTEGER CHECK (cash_fee_fen >= 0),
+    bank_type        TEXT,
+    openid           TEXT,
+    flagged          INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),
+    flag_reason      TEXT,
+    updated_at       INTEGER NOT NULL
+) STRICT;
+
+-- A business day's orders, and any time range.
+CREATE INDEX orders_by_created_at ON orders (created_at);
+-- Start-up reconciliation: only the few orders that are not final.
+CREATE INDEX orders_unfinished ON orders (created_at)
+    WHERE status IN ('creating', 'open', 'user_paying', 'closing');
+
+CREATE TABLE order_items (
+    order_id       INTEGER NOT NULL REFERENCES orders (id),
+    line_no        INTEGER NOT NULL,
+    name           TEXT    NOT NULL,
+    unit_price_fen INTEGER NOT NULL CHECK (unit_price_fen >= 0),
+    qty            INTEGER NOT NULL CHECK (qty >= 0),
+    line_total_fen INTEGER NOT NULL CHECK (line_total_fen >= 0),
+    PRIMARY KEY (order_id, line_no)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE order_events (
+    id       INTEGER PRIMARY KEY,
+    order_id INTEGER NOT NULL REFERENCES orders (id),
+    at       INTEGER NOT NULL,
+    kind     TEXT    NOT NULL,
+    source   TEXT    NOT NULL,
+    detail   TEXT    NOT NULL,
+    outcome  TEXT    NOT NULL
+) STRICT;
+CREATE INDEX order_events_by_order ON order_events (order_id, id);
+
+CREATE TRIGGER order_events_append_only_update BEFORE UPDATE ON order_events
+BEGIN SELECT RAISE(ABORT, 'order_events is append-only'); END;
+CREATE TRIGGER order_events_append_only_delete BEFORE DELETE ON order_events
+BEGIN SELECT RAISE(ABORT, 'order_events is append-only'); END;
+CREATE TRIGGER orders_never_deleted BEFORE DELETE ON orders
+BEGIN SELECT RAISE(ABORT, 'orders are never deleted'); END;
+CREATE TRIGGER order_items_never_deleted BEFORE DELETE ON order_items
+BEGIN SELECT RAISE(ABORT, 'order items are never deleted'); END;
+"#,
+];
+
+/// The schema version this PayDesk writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,785 @@
+//! [`Ledger`]: the SQLite file, opening it safely, recording orders and applying inputs to them.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+
+use super::model::{Applied, Evidence, ItemLine, LedgerError, NewOrder, Order, OrderEvent};
+use super::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
+use super::state::{self, CloseReason, Decision, Input, OrderStatus};
+use crate::money::Fen;
+
+/// How long a call waits for another process (e.g. `paydesk backup` while the window runs) to release the
+/// file before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The alert for a payment that arrived after the order was given up.
+pub const PAID_AFTER_CANCEL_ALERT: &str = "paid after cancel — refund or hand over the goods";
+
+/// The shop's record of money: one SQLite file.
+///
+/// Synchronous by design (the engine calls it from `spawn_blocking`). Writes go through one connection in
+/// `BEGIN IMMEDIATE` transactions, in WAL mode with `synchronous = FULL`: when a write call returns `Ok`, the
+/// change survives a crash or power cut. Reads (queries, export, backup) use a second, read-only connection,
+/// so a long export never holds up a payment.
+pub struct Ledger {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("path", &self.path).finish()
+    }
+}
+
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn conversion(idx: usize, msg: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Integer, msg.into())
+}
+
+pub(crate) fn time_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let ms: i64 = row.get(idx)?;
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| conversion(idx, format!("bad time {ms}")))
+}
+
+fn opt_time_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    match row.get::<_, Option<i64>>(idx)? {
+        None => Ok(None),
+        Some(_) => time_at(row, idx).map(Some),
+    }
+}
+
+fn fen_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Fen> {
+    let v: i64 = row.get(idx)?;
+    Fen::new(v).ok_or_else(|| conversion(idx, format!("negative amount {v}")))
+}
+
+fn opt_fen_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Fen>> {
+    match row.get::<_, Option<i64>>(idx)? {
+        None => Ok(None),
+        Some(_) => fen_at(row, idx).map(Some),
+    }
+}
+
+pub(crate) fn status_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<OrderStatus> {
+    let s = row.get_ref(idx)?.as_str()?;
+    OrderStatus::parse(s).ok_or_else(|| conversion(idx, format!("unknown status {s:?}")))
+}
+
+/// The columns [`order_from_row`] reads, in order.
+const ORDER_COLUMNS: &str = "out_trade_no, station, cashier, created_at, expires_at, total_fen, body, \
+    notify_url, spbill_create_ip, product_id, device_info, time_start, time_expire, status, close_reason, \
+    code_url, prepay_id, transaction_id, paid_at, cash_fee_fen, bank_type, openid, flagged, flag_reason, \
+    updated_at";
+
+fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
+    let close_reason: Option<String> = row.get(14)?;
+    Ok(Order {
+        out_trade_no: row.get(0)?,
+        station: row.get(1)?,
+        cashier: row.get(2)?,
+        created_at: time_at(row, 3)?,
+        expires_at: time_at(row, 4)?,
+        total: fen_at(row, 5)?,
+        body: row.get(6)?,
+        notify_url: row.get(7)?,
+        spbill_create_ip: row.get(8)?,
+        product_id: row.get(9)?,
+        device_info: row.get(10)?,
+        time_start: time_at(row, 11)?,
+        time_expire: time_at(row, 12)?,
+        status: status_at(row, 13)?,
+        close_reason: close_reason.as_deref().and_then(CloseReason::parse),
+        code_url: row.get(15)?,
+        prepay_id: row.get(16)?,
+        transaction_id: row.get(17)?,
+        paid_at: opt_time_at(row, 18)?,
+        cash_fee: opt_fen_at(row, 19)?,
+        bank_type: row.get(20)?,
+        openid: row.get(21)?,
+        flagged: row.get(22)?,
+        flag_reason: row.get(23)?,
+        updated_at: time_at(row, 24)?,
+    })
+}
+
+/// The event kind recorded for an input.
+fn input_kind(input: Input) -> &'static str {
+    match input {
+        Input::Created => "created",
+        Input::CreateFailed => "create_failed",
+        Input::UserPaying => "user_paying",
+        Input::Paid => "paid",
+        Input::PayError => "pay_error",
+        Input::CloseRequested(_) => "close_requested",
+        Input::Closed => "closed",
+        Input::Refunded => "refunded",
+    }
+}
+
+/// Refuse a file that exists but is certainly not an SQLite database, before SQLite touches it: SQLite
+/// treats some short or odd files as empty databases and would write a fresh one over them.
+fn precheck_file(path: &Path) -> Result<bool, LedgerError> {
+    let open_err = |source| LedgerError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(open_err(e)),
+    };
+    if !meta.is_file() {
+        return Err(open_err(std::io::Error::other("not a regular file")));
+    }
+    if meta.len() == 0 {
+        // Nothing to lose: SQLite creates an empty file before it writes the first page, so a crash during
+        // the very first start can leave one. Treat it as new.
+        return Ok(false);
+    }
+    let mut header = [0u8; 100];
+    let mut f = fs::File::open(path).map_err(open_err)?;
+    let mut got = 0;
+    while got < header.len() {
+        match f.read(&mut header[got..]).map_err(open_err)? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    let not_db = |reason: &str| LedgerError::NotADatabase {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    if got < header.len() {
+        return Err(not_db(&format!(
+            "only {got} bytes, shorter than an SQLite header"
+        )));
+    }
+    if &header[..16] != b"SQLite format 3\0" {
+        return Err(not_db("no SQLite header"));
+    }
+    Ok(true)
+}
+
+fn classify(path: &Path, e: rusqlite::Error) -> LedgerError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => LedgerError::NotADatabase {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        },
+        Some(ErrorCode::DatabaseCorrupt) => LedgerError::Corrupt {
+            path: path.to_path_buf(),
+            report: e.to_string(),
+        },
+        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
+            LedgerError::Open {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(e.to_string()),
+            }
+        }
+        _ => LedgerError::Sqlite(e),
+    }
+}
+
+/// Run `PRAGMA quick_check` (or `integrity_check`) and turn anything but "ok" into [`LedgerError::Corrupt`].
+fn check(conn: &Connection, path: &Path, pragma: &str) -> Result<(), LedgerError> {
+    let mut stmt = conn
+        .prepare(&format!("PRAGMA {pragma}"))
+        .map_err(|e| classify(path, e))?;
+    let lines: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| classify(path, e))?;
+    if lines.len() == 1 && lines[0] == "ok" {
+        Ok(())
+    } else {
+        let mut report = lines.into_iter().take(3).collect::<Vec<_>>().join("; ");
+        if report.is_empty() {
+            report = format!("{pragma} returned nothing");
+        }
+        Err(LedgerError::Corrupt {
+            path: path.to_path_buf(),
+            report,
+        })
+    }
+}
+
+impl Ledger {
+    /// Open the ledger at `path`, creating the directory and the file if absent.
+    ///
+    /// Before anything is written, the file is checked: an existing file that is not an SQLite database, is
+    /// not a PayDesk ledger, fails `PRAGMA quick_check`, or has a newer schema is a clear error, and the file
+    /// is never overwritten or replaced. Then: WAL, `synchronous = FULL`, foreign keys on, and any pending
+    /// migrations.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(|source| LedgerError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        let existed = precheck_file(path)?;
+        let writer = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify(path, e))?;
+        writer.busy_timeout(BUSY_TIMEOUT)?;
+        // Until the checks pass, closing must not checkpoint a leftover WAL into a file we are refusing.
+        writer.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+
+        // Read-only checks first: nothing below writes until the file is known to be sound and ours.
+        let read_i64 = |sql: &str| -> Result<i64, LedgerError> {
+            writer
+                .query_row(sql, [], |r| r.get(0))
+                .map_err(|e| classify(path, e))
+        };
+        let version = read_i64("PRAGMA user_version")?;
+        let app_id = read_i64("PRAGMA application_id")?;
+        let objects = read_i64("SELECT count(*) FROM sqlite_schema")?;
+        if existed {
+            check(&writer, path, "quick_check")?;
+        }
+        if app_id != 0 && app_id != i64::from(APPLICATION_ID) {
+            return Err(LedgerError::NotADatabase {
+                path: path.to_path_buf(),
+                reason: format!("an SQLite database of another application (id {app_id:#x})"),
+            });
+        }
+        if version == 0 && objects > 0 {
+            return Err(LedgerError::NotADatabase {
+                path: path.to_path_buf(),
+                reason: "an SQLite database with other tables".into(),
+            });
+        }
+        if version > SCHEMA_VERSION {
+            return Err(LedgerError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+
+        writer.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
+        let mode: String = writer
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| classify(path, e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(LedgerError::Open {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(format!("cannot use WAL mode (got {mode})")),
+            });
+        }
+        writer.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        let mut writer = writer;
+        migrate(&mut writer, version)?;
+
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify(path, e))?;
+        reader.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(Ledger {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// Open the ledger at [`crate::paths::ledger_path`].
+    pub fn open_default() -> Result<Ledger, LedgerError> {
+        Ledger::open(&crate::paths::ledger_path())
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half transaction behind (it rolls back on drop).
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The full `PRAGMA integrity_check` (slower than the `quick_check` done at open).
+    pub fn check_integrity(&self) -> Result<(), LedgerError> {
+        check(&self.reader(), &self.path, "integrity_check")
+    }
+
+    /// Record a new order in status `creating`, with its item lines and a `recorded` event, in one durable
+    /// transaction. Refuses (nothing written) a duplicate `out_trade_no` ([`LedgerError::Duplicate`]), an
+    /// empty `out_trade_no`, a line whose total is not `unit_price × qty`, and a total that is not the sum
+    /// of the lines.
+    pub fn create_order(&self, o: &NewOrder) -> Result<(), LedgerError> {
+        validate(o)?;
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        insert_order(&tx, o)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Apply one input to an order, in one durable `BEGIN IMMEDIATE` transaction: read the stored status,
+    /// ask [`state::next`], update the order, and append an event (kind = the input, detail =
+    /// `evidence.detail`, outcome = the change or why it was ignored). Ignored inputs are recorded too.
+    ///
+    /// Facts stored on a change: `code_url`/`prepay_id` on `Created` (required), `close_reason` on
+    /// `CloseRequested`, the payment on `Paid` (required).
+    ///
+    /// Money is never marked paid with a wrong amount: a `Paid` whose `total_fee` differs from the order's
+    /// total is refused (`ignored = "amount mismatch"`), recorded, flagged and alerted; a `Paid` for an
+    /// already paid order with a different `transaction_id` likewise (`"different transaction_id"`). The same
+    /// payment reported twice (notify and query) is ignored as "already paid". A payment after cancel or expiry
+    /// becomes `paid_after_cancel`, flagged, with [`PAID_AFTER_CANCEL_ALERT`].
+    ///
+    /// Errors: [`LedgerError::NotFound`]; [`LedgerError::Invalid`] (nothing recorded) when `Created` lacks a
+    /// code_url or `Paid` lacks the payment facts.
+    pub fn apply(
+        &self,
+        out_trade_no: &str,
+        input: Input,
+        evidence: &Evidence,
+        at: DateTime<Utc>,
+    ) -> Result<Applied, LedgerError> {
+        match input {
+            Input::Created if evidence.code_url.is_none() => {
+                return Err(LedgerError::Invalid(
+                    "a Created input needs the code_url".into(),
+                ));
+            }
+            Input::Paid if evidence.payment.is_none() => {
+                return Err(LedgerError::Invalid(
+                    "a Paid input needs the payment facts".into(),
+                ));
+            }
+            _ => {}
+        }
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let stored = tx
+            .query_row(
+                "SELECT id, status, close_reason, total_fen, transaction_id FROM orders \
+                 WHERE out_trade_no = ?1",
+                [out_trade_no],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        status_at(r, 1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        fen_at(r, 3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((id, before, close_reason, total, stored_tid)) = stored else {
+            return Err(LedgerError::NotFound(out_trade_no.to_string()));
+        };
+        let close_reason = close_reason.as_deref().and_then(CloseReason::parse);
+        let mut applied = Applied {
+            before,
+            after: before,
+            changed: false,
+            ignored: None,
+            alert: None,
+        };
+        let mut update = Update::default();
+
+        // The ledger's own refusals for payments, before the state machine.
+        let refusal = match (input, &evidence.payment) {
+            (Input::Paid, Some(p)) if p.total_fee != total => Some((
+                "amount mismatch",
+                format!(
+                    "payment {} (transaction {}) of {} does not match the order total {}",
+                    out_trade_no, p.transaction_id, p.total_fee, total
+                ),
+            )),
+            (Input::Paid, Some(p))
+                if stored_tid
+                    .as_deref()
+                    .is_some_and(|tid| tid != p.transaction_id) =>
+            {
+                Some((
+                    "different transaction_id",
+                    format!(
+                        "a second payment (transaction {}) arrived for order {} already paid by \
+                         transaction {} — check the merchant platform and refund one",
+                        p.transaction_id,
+                        out_trade_no,
+                        stored_tid.as_deref().unwrap_or("")
+                    ),
+                ))
+            }
+            _ => None,
+        };
+
+        let outcome = if let Some((why, alert)) = refusal {
+            applied.ignored = Some(why);
+            update.flag = Some(alert.clone());
+            applied.alert = Some(alert.clone());
+            format!("refused: {alert}")
+        } else {
+            match state::next(before, input, close_reason) {
+                Decision::Ignore(why) => {
+                    applied.ignored = Some(why);
+                    format!("ignored: {why}")
+                }
+                Decision::To(after) => {
+                    applied.after = after;
+                    applied.changed = true;
+                    update.status = Some(after);
+                    match input {
+                        Input::Created => {
+                            update.code_url = evidence.code_url.clone();
+                            update.prepay_id = evidence.prepay_id.clone();
+                        }
+                        Input::CloseRequested(reason) => update.close_reason = Some(reason),
+                        Input::Paid => update.payment = evidence.payment.clone(),
+                        _ => {}
+                    }
+                    if after == OrderStatus::PaidAfterCancel {
+                        let alert = format!("{PAID_AFTER_CANCEL_ALERT} (order {out_trade_no})");
+                        update.flag = Some(alert.clone());
+                        applied.alert = Some(alert);
+                    }
+                    format!("{before} -> {after}")
+                }
+            }
+        };
+        update.write(&tx, id, at)?;
+        tx.execute(
+            "INSERT INTO order_events (order_id, at, kind, source, detail, outcome) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![
+                id,
+                to_ms(at),
+                input_kind(input),
+                evidence.source.as_str(),
+                evidence.detail,
+                outcome
+            ],
+        )?;
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// Append an event to an order's history (a request sent, a response, a retry…), durably. Events are
+    /// never changed or deleted.
+    pub fn log_event(
+        &self,
+        out_trade_no: &str,
+        kind: &str,
+        detail: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        let conn = self.writer();
+        let n = conn.execute(
+            "INSERT INTO order_events (order_id, at, kind, source, detail, outcome) \
+             SELECT id, ?2, ?3, 'log', ?4, '' FROM orders WHERE out_trade_no = ?1",
+            rusqlite::params![out_trade_no, to_ms(at), kind, detail],
+        )?;
+        if n == 0 {
+            return Err(LedgerError::NotFound(out_trade_no.to_string()));
+        }
+        Ok(())
+    }
+
+    /// One order, if it exists.
+    pub fn order(&self, out_trade_no: &str) -> Result<Option<Order>, LedgerError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE out_trade_no = ?1"
+        ))?;
+        Ok(stmt.query_row([out_trade_no], order_from_row).optional()?)
+    }
+
+    /// Orders that are not final, oldest first: what start-up reconciliation must drive to an end.
+    pub fn unfinished(&self) -> Result<Vec<Order>, LedgerError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders \
+             WHERE status IN ('creating', 'open', 'user_paying', 'closing') \
+             ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([], order_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Orders created in `[from, to)`, oldest first.
+    pub fn orders_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Order>, LedgerError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE created_at >= ?1 AND created_at < ?2 \
+             ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([to_ms(from), to_ms(to)], order_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// An order's item lines, in the order they were rung up (empty if the order does not exist).
+    pub fn items(&self, out_trade_no: &str) -> Result<Vec<ItemLine>, LedgerError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT i.name, i.unit_price_fen, i.qty, i.line_total_fen \
+             FROM orders o JOIN order_items i ON i.order_id = o.id \
+             WHERE o.out_trade_no = ?1 ORDER BY i.line_no",
+        )?;
+        let rows = stmt.query_map([out_trade_no], |r| {
+            Ok(ItemLine {
+                name: r.get(0)?,
+                unit_price: fen_at(r, 1)?,
+                qty: r.get(2)?,
+                line_total: fen_at(r, 3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// An order's history, oldest first (empty if the order does not exist).
+    pub fn events(&self, out_trade_no: &str) -> Result<Vec<OrderEvent>, LedgerError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT e.id, e.at, e.kind, e.source, e.detail, e.outcome \
+             FROM orders o JOIN order_events e ON e.order_id = o.id \
+             WHERE o.out_trade_no = ?1 ORDER BY e.id",
+        )?;
+        let rows = stmt.query_map([out_trade_no], |r| {
+            Ok(OrderEvent {
+                seq: r.get(0)?,
+                at: time_at(r, 1)?,
+                kind: r.get(2)?,
+                source: r.get(3)?,
+                detail: r.get(4)?,
+                outcome: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Copy the whole ledger to `path` with SQLite's online backup, while payments may go on. The copy is
+    /// written next to `path` and renamed into place when complete, so a failure never leaves a half file
+    /// (an existing file at `path` is replaced only by a complete backup). Refuses the ledger's own path.
+    pub fn backup_to(&self, path: &Path) -> Result<(), LedgerError> {
+        let fail = |reason: String| LedgerError::Backup {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if same_file(path, &self.path) {
+            return Err(fail("that is the ledger itself".into()));
+        }
+        super::export::write_atomically(path, |tmp| {
+            let conn = self.reader();
+            let mut dst = Connection::open(tmp).map_err(|e| fail(e.to_string()))?;
+            {
+                let backup = rusqlite::backup::Backup::new(&conn, &mut dst)
+                    .map_err(|e| fail(e.to_string()))?;
+                // One step: a read transaction for the whole copy, which in WAL mode does not block writers.
+                match backup.step(-1).map_err(|e| fail(e.to_string()))? {
+                    rusqlite::backup::StepResult::Done => {}
+                    other => return Err(fail(format!("the copy did not finish ({other:?})"))),
+                }
+            }
+            // The copy keeps the WAL flag; fold it into one self-contained file.
+            dst.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))
+                .map_err(|e| fail(e.to_string()))?;
+            dst.close().map_err(|(_, e)| fail(e.to_string()))?;
+            Ok(())
+        })
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// What [`Ledger::apply`] writes to the order row.
+#[derive(Default)]
+struct Update {
+    status: Option<OrderStatus>,
+    close_reason: Option<CloseReason>,
+    code_url: Option<String>,
+    prepay_id: Option<String>,
+    payment: Option<super::model::PaymentFacts>,
+    flag: Option<String>,
+}
+
+impl Update {
+    fn write(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> rusqlite::Result<()> {
+        let p = self.payment.as_ref();
+        tx.execute(
+            "UPDATE orders SET \
+                status = COALESCE(?2, status), \
+                close_reason = COALESCE(?3, close_reason), \
+                code_url = COALESCE(?4, code_url), \
+                prepay_id = COALESCE(?5, prepay_id), \
+                transaction_id = COALESCE(?6, transaction_id), \
+                paid_at = COALESCE(?7, paid_at), \
+                cash_fee_fen = COALESCE(?8, cash_fee_fen), \
+                bank_type = COALESCE(?9, bank_type), \
+                openid = COALESCE(?10, openid), \
+                flagged = CASE WHEN ?11 IS NULL THEN flagged ELSE 1 END, \
+                flag_reason = CASE WHEN ?11 IS NULL THEN flag_reason \
+                                   WHEN flag_reason IS NULL THEN ?11 \
+                                   ELSE flag_reason || '; ' || ?11 END, \
+                updated_at = ?12 \
+             WHERE id = ?1",
+            rusqlite::params![
+                id,
+                self.status.map(OrderStatus::as_str),
+                self.close_reason.map(CloseReason::as_str),
+                self.code_url,
+                self.prepay_id,
+                p.map(|p| p.transaction_id.as_str()),
+                p.map(|p| to_ms(p.time_end.unwrap_or(at))),
+                p.and_then(|p| p.cash_fee).map(Fen::get),
+                p.and_then(|p| p.bank_type.as_deref()),
+                p.and_then(|p| p.openid.as_deref()),
+                self.flag,
+                to_ms(at),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+fn validate(o: &NewOrder) -> Result<(), LedgerError> {
+    let invalid = |m: String| Err(LedgerError::Invalid(m));
+    if o.out_trade_no.trim().is_empty() {
+        return invalid("an order needs an out_trade_no".into());
+    }
+    for (n, line) in o.items.iter().enumerate() {
+        if line.unit_price.checked_mul(line.qty) != Some(line.line_total) {
+            return invalid(format!(
+                "order {}: line {} ({}) total {} is not {} × {}",
+                o.out_trade_no,
+                n + 1,
+                line.name,
+                line.line_total,
+                line.unit_price,
+                line.qty
+            ));
+        }
+    }
+    match Fen::checked_sum(o.items.iter().map(|l| l.line_total)) {
+        Some(sum) if sum == o.total || o.items.is_empty() => Ok(()),
+        Some(sum) => invalid(format!(
+            "order {}: total {} is not the sum of its lines {}",
+            o.out_trade_no, o.total, sum
+        )),
+        None => invalid(format!("order {}: the lines overflow", o.out_trade_no)),
+    }
+}
+
+/// Insert a new order, its lines and its `recorded` event (within the caller's transaction).
+pub(crate) fn insert_order(
+    tx: &rusqlite::Transaction<'_>,
+    o: &NewOrder,
+) -> Result<(), LedgerError> {
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM orders WHERE out_trade_no = ?1")?
+        .exists([&o.out_trade_no])?;
+    if exists {
+        return Err(LedgerError::Duplicate(o.out_trade_no.clone()));
+    }
+    let created = to_ms(o.created_at);
+    tx.prepare_cached(
+        "INSERT INTO orders (out_trade_no, station, cashier, created_at, expires_at, total_fen, status, \
+         body, notify_url, spbill_create_ip, product_id, device_info, time_start, time_expire, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'creating', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?4)",
+    )?
+    .execute(rusqlite::params![
+        o.out_trade_no,
+        o.station,
+        o.cashier,
+        created,
+        to_ms(o.expires_at),
+        o.total.get(),
+        o.body,
+        o.notify_url,
+        o.spbill_create_ip,
+        o.product_id,
+        o.device_info,
+        to_ms(o.time_start),
+        to_ms(o.time_expire),
+    ])?;
+    let id = tx.last_insert_rowid();
+    let mut line = tx.prepare_cached(
+        "INSERT INTO order_items (order_id, line_no, name, unit_price_fen, qty, line_total_fen) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (n, l) in o.items.iter().enumerate() {
+        line.execute(rusqlite::params![
+            id,
+            n as i64 + 1,
+            l.name,
+            l.unit_price.get(),
+            l.qty,
+            l.line_total.get()
+        ])?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO order_events (order_id, at, kind, source, detail, outcome) \
+         VALUES (?1, ?2, 'recorded', 'cashier', ?3, 'creating')",
+    )?
+    .execute(rusqlite::params![
+        id,
+        created,
+        format!(
+            "total {}, {} line(s), cashier {}, station {}",
+            o.total,
+            o.items.len(),
+            o.cashier,
+            o.station
+        ),
+    ])?;
+    Ok(())
+}
+
+/// Bring the file from `from` to [`SCHEMA_VERSION`], one transaction per migration.
+fn migrate(conn: &mut Connection, from: i64) -> Result<(), LedgerError> {
+    for (n, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated meanwhile.
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now > n as i64 {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!(
+            "PRAGMA user_version = {}; PRAGMA application_id = {APPLICATION_ID};",
+            n + 1
+        ))?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,244 @@
+//! The API endpoints: one pipeline for every call, then one handler per endpoint.
+//!
+//! Order of checks, as the live gateway evaluates them (reference §1, §3.3):
+//! 1. faults: `latency`, then `http_5xx` (HTTP 500, nothing done);
+//! 2. transport (`return_code=FAIL`, no sign): not POST → `REQUIRE_POST_METHOD`; empty body →
+//!    `POST_DATA_EMPTY`; not UTF-8 or a 4-byte character → `NOT_UTF8`; anything else unreadable →
+//!    `XML格式错误`;
+//! 3. signature over all received fields with the key and `sign_type` (absent → MD5, unknown value →
+//!    `sign_type参数错误`), missing or wrong → `签名错误`;
+//! 4. fault `system_error` (signed `SYSTEMERROR`, nothing done);
+//! 5. `appid`, `mch_id`, `nonce_str` present (`LACK_PARAMS`); `mch_id` is this merchant's
+//!    (`MCHID_NOT_EXIST`); `appid` is its appid: a well-formed appid of someone else is
+//!    `APPID_MCHID_NOT_MATCH`, anything else `APPID_NOT_EXIST`;
+//! 6. the endpoint's own rules ([`super::store`]).
+//!
+//! Answers past step 3 are signed with the request's algorithm, carry no `sign_type`, and echo the
+//! request's `appid`/`mch_id` (so a client with the wrong mch_id still reads the business error).
+//! Fault `corrupt_sign` then alters one digit of `sign`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use super::Inner;
+use super::store::Refusal;
+use crate::wxpay::sign::{self, Params, SignType};
+use crate::wxpay::xml::{self, XmlError};
+
+/// The gateway's endpoints. Refund, refundquery and downloadbill would each be one more variant here and
+/// one more arm in [`dispatch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    UnifiedOrder,
+    OrderQuery,
+    CloseOrder,
+}
+
+impl Api {
+    pub fn from_path(path: &str) -> Option<Api> {
+        match path.trim_end_matches('/') {
+            "/pay/unifiedorder" => Some(Api::UnifiedOrder),
+            "/pay/orderquery" => Some(Api::OrderQuery),
+            "/pay/closeorder" => Some(Api::CloseOrder),
+            _ => None,
+        }
+    }
+}
+
+/// What the pipeline answers before framing.
+enum Reply {
+    /// `return_code=FAIL`.
+    Protocol(String),
+    /// `return_code=SUCCESS`, to be signed.
+    Signed { fields: Params, sign_type: SignType },
+}
+
+/// The axum fallback: every path that is not the customer's goes here.
+pub async fn handle(
+    State(inner): State<Arc<Inner>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let Some(api) = Api::from_path(uri.path()) else {
+        return (StatusCode::NOT_FOUND, "404 Not Found\n").into_response();
+    };
+    let latency = inner.faults().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if inner.chance(|f| f.http_5xx) {
+        tracing::debug!(?api, "sandbox fault: HTTP 500");
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<html><body><h1>500 Internal Server Error</h1></body></html>",
+        )
+            .into_response();
+    }
+    let body = match pipeline(&inner, api, &method, &body) {
+        Reply::Protocol(msg) => {
+            tracing::debug!(?api, %msg, "sandbox: refused (return_code FAIL)");
+            let mut p = Params::new();
+            p.insert("return_code".into(), "FAIL".into());
+            p.insert("return_msg".into(), msg);
+            xml::encode(&p).expect("plain fields")
+        }
+        Reply::Signed {
+            mut fields,
+            sign_type,
+        } => {
+            let mut s = sign::sign(&fields, &inner.key, sign_type);
+            if inner.chance(|f| f.corrupt_sign) {
+                tracing::debug!(?api, "sandbox fault: corrupt sign");
+                s = corrupt(&s);
+            }
+            fields.insert("sign".into(), s);
+            xml::encode(&fields).unwrap_or_else(|e| {
+                // Only an echoed non-BMP value could do this, and those were refused at step 2.
+                tracing::error!(error = %e, "sandbox: cannot encode an answer");
+                "<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[系统错误]]></return_msg></xml>".into()
+            })
+        }
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+/// Change the first hex digit of a signature (keeping its length, so the client sees a mismatch).
+fn corrupt(sign: &str) -> String {
+    let mut chars: Vec<char> = sign.chars().collect();
+    if let Some(c) = chars.first_mut() {
+        *c = if *c == '0' { '1' } else { '0' };
+    }
+    chars.into_iter().collect()
+}
+
+fn pipeline(inner: &Arc<Inner>, api: Api, method: &Method, body: &[u8]) -> Reply {
+    if method != Method::POST {
+        return Reply::Protocol("REQUIRE_POST_METHOD".into());
+    }
+    let req = match xml::decode(body) {
+        Ok(p) => p,
+        Err(XmlError::Empty) => return Reply::Protocol("POST_DATA_EMPTY".into()),
+        Err(XmlError::NotUtf8 { .. }) => return Reply::Protocol("NOT_UTF8".into()),
+        Err(_) => return Reply::Protocol("XML格式错误".into()),
+    };
+    if req.values().any(|v| v.chars().any(|c| c as u32 > 0xFFFF)) {
+        return Reply::Protocol("NOT_UTF8".into());
+    }
+    let sign_type = match req.get("sign_type").map(String::as_str) {
+        None | Some("") => SignType::Md5,
+        Some(s) => match SignType::parse(s) {
+            Some(t) => t,
+            None => return Reply::Protocol("sign_type参数错误".into()),
+        },
+    };
+    let Some(got) = req.get("sign") else {
+        return Reply::Protocol("签名错误".into());
+    };
+    let want = sign::sign(&req, &inner.key, sign_type);
+    if !bool::from(want.as_bytes().ct_eq(got.to_ascii_uppercase().as_bytes())) {
+        return Reply::Protocol("签名错误".into());
+    }
+
+    let mut fields = Params::new();
+    fields.insert("return_code".into(), "SUCCESS".into());
+    fields.insert("return_msg".into(), "OK".into());
+    for name in ["appid", "mch_id"] {
+        if let Some(v) = req.get(name) {
+            fields.insert(name.into(), v.clone());
+        }
+    }
+    fields.insert("nonce_str".into(), sign::nonce());
+    let outcome = if inner.chance(|f| f.system_error) {
+        tracing::debug!(?api, "sandbox fault: SYSTEMERROR");
+        Err(Refusal::Business {
+            code: "SYSTEMERROR",
+            des: "系统超时，请用相同参数重新调用".into(),
+        })
+    } else {
+        check_merchant(inner, &req).and_then(|()| dispatch(inner, api, &req, sign_type))
+    };
+    match outcome {
+        Ok(extra) => {
+            fields.insert("result_code".into(), "SUCCESS".into());
+            fields.extend(extra);
+        }
+        Err(Refusal::Protocol(msg)) => return Reply::Protocol(msg),
+        Err(Refusal::Business { code, des }) => {
+            tracing::debug!(?api, code, %des, "sandbox: business failure");
+            fields.insert("result_code".into(), "FAIL".into());
+            fields.insert("err_code".into(), code.into());
+            fields.insert("err_code_des".into(), des);
+        }
+    }
+    Reply::Signed { fields, sign_type }
+}
+
+fn check_merchant(inner: &Inner, req: &Params) -> Result<(), Refusal> {
+    let biz = |code: &'static str, des: &str| {
+        Err(Refusal::Business {
+            code,
+            des: des.into(),
+        })
+    };
+    for name in ["appid", "mch_id", "nonce_str"] {
+        if req.get(name).is_none_or(|v| v.is_empty()) {
+            return biz("LACK_PARAMS", &format!("缺少参数{name}"));
+        }
+    }
+    if req["nonce_str"].len() > 32 {
+        return biz("PARAM_ERROR", "nonce_str参数长度有误");
+    }
+    if req["mch_id"] != inner.mch_id {
+        return biz("MCHID_NOT_EXIST", "商户号不存在");
+    }
+    let appid = &req["appid"];
+    if *appid != inner.appid {
+        let well_formed = appid.len() == 18
+            && appid.starts_with("wx")
+            && appid[2..].bytes().all(|b| b.is_ascii_hexdigit());
+        return if well_formed {
+            biz("APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配")
+        } else {
+            biz("APPID_NOT_EXIST", "APPID不存在")
+        };
+    }
+    Ok(())
+}
+
+fn dispatch(
+    inner: &Arc<Inner>,
+    api: Api,
+    req: &Params,
+    sign_type: SignType,
+) -> Result<Params, Refusal> {
+    let now = inner.now();
+    let mut store = inner.store();
+    match api {
+        Api::UnifiedOrder => {
+            let (fields, created) = store.unified_order(req, sign_type, now)?;
+            if created {
+                inner.save(&store);
+                tracing::info!(out_trade_no = %req["out_trade_no"], "sandbox: order created");
+            }
+            Ok(fields)
+        }
+        Api::OrderQuery => store.order_query(req, now),
+        Api::CloseOrder => {
+            let fields = store.close_order(req, now, inner.close_min_age)?;
+            inner.save(&store);
+            Ok(fields)
+        }
+    }
+}

@@ -1,0 +1,536 @@
+//! The sandbox: the **gateway side** of the WeChat Pay v2 Native protocol, on loopback, with a simulated
+//! customer. It is what PayDesk talks to when no merchant account is configured, and what the integration
+//! tests and benchmarks run against; code that works against it should work live.
+//!
+//! What it does:
+//! * serves `/pay/unifiedorder`, `/pay/orderquery` and `/pay/closeorder` exactly as the reference describes
+//!   (POST only, XML both ways, request signature checked with `sign_type`, answers signed with the same
+//!   algorithm, the documented `return_code`/`result_code`/`err_code` for every failure) — see
+//!   [`gateway`] for the order of checks;
+//! * keeps one merchant's orders ([`store`]): NOTPAY → USERPAYING → SUCCESS or PAYERROR, or → CLOSED;
+//! * plays the customer ([`Sandbox::customer`], `POST /sandbox/customer`, the web page at `/`);
+//! * POSTs signed payment notifications on the live retry schedule ([`notify`]);
+//! * injects faults on demand ([`Faults`]), including really closing its port.
+//!
+//! What it is not: a merchant (it keeps no ledger), a model of WeChat's risk checks, coupons or refunds
+//! (yet: an endpoint is one [`gateway::Api`] variant and one handler), or a TLS server.
+//!
+//! Decisions where the live behaviour is not documented (reference §15) are stated where they are made:
+//! the default payment window ([`store::DEFAULT_WINDOW`]), what orderquery says after expiry
+//! ([`store::Order::effective_state`]), the closeorder 5-minute refusal ([`store::Store::close_order`]).
+
+mod gateway;
+mod listener;
+mod notify;
+mod page;
+mod persist;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::sync::watch;
+use tokio::task::{AbortHandle, JoinHandle};
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::money::Fen;
+use crate::sandbox_defaults;
+use crate::wxpay::{ApiKey, SignType, TradeState};
+
+pub use notify::SCHEDULE as NOTIFY_SCHEDULE;
+
+/// How the sandbox behaves.
+#[derive(Clone)]
+pub struct SandboxConfig {
+    /// The one merchant identity it accepts.
+    pub appid: String,
+    pub mch_id: String,
+    pub key: ApiKey,
+    /// Its clock: creation times, expiry, `time_end`. Notification retry timing uses real (tokio) time.
+    pub clock: SharedClock,
+    /// closeorder is refused within this age of an order's creation (live: 5 minutes; 0 for demos).
+    pub close_min_age: Duration,
+    /// Multiplies the notification retry schedule: 1.0 is live, 0.001 turns 15 s into 15 ms.
+    pub notify_time_scale: f64,
+    pub faults: Faults,
+    /// A snapshot file of the orders (TOML), rewritten atomically on every change and loaded at start.
+    pub persist: Option<PathBuf>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            appid: sandbox_defaults::APPID.into(),
+            mch_id: sandbox_defaults::MCH_ID.into(),
+            key: ApiKey::new(sandbox_defaults::KEY),
+            clock: Arc::new(SystemClock),
+            close_min_age: Duration::from_secs(5 * 60),
+            notify_time_scale: 1.0,
+            faults: Faults::default(),
+            persist: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxConfig")
+            .field("appid", &self.appid)
+            .field("mch_id", &self.mch_id)
+            .field("key", &self.key)
+            .field("close_min_age", &self.close_min_age)
+            .field("notify_time_scale", &self.notify_time_scale)
+            .field("faults", &self.faults)
+            .field("persist", &self.persist)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fault injection. Probabilities are 0.0..=1.0 and drawn from one RNG seeded with `seed`, so a run with
+/// the same calls in the same order makes the same choices.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Probability that a notification attempt is not sent (it still uses up its schedule slot).
+    pub drop_notify: f64,
+    /// Probability that a delivered notification is POSTed twice, concurrently.
+    pub duplicate_notify: f64,
+    /// Added before every notification attempt (not scaled).
+    pub notify_delay: Duration,
+    /// Share of authenticated API calls answered `result_code=FAIL`, `err_code=SYSTEMERROR` (signed),
+    /// without doing anything.
+    pub system_error: f64,
+    /// Share of API calls answered HTTP 500 with an HTML body, without doing anything.
+    pub http_5xx: f64,
+    /// Added before answering every API call.
+    pub latency: Duration,
+    /// The port is really closed (connection refused, open connections shut down); re-bound on the same
+    /// port when switched off again.
+    pub refuse_connections: bool,
+    /// Share of signed answers whose `sign` is altered (same length, one digit changed).
+    pub corrupt_sign: f64,
+    pub seed: u64,
+}
+
+/// What the simulated customer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerAction {
+    /// Scan the QR code: NOTPAY → USERPAYING (binds the payer).
+    Scan,
+    /// Pay: → SUCCESS, and the notification starts.
+    Pay,
+    /// The payment fails (bank refused…): → PAYERROR.
+    Fail,
+}
+
+impl CustomerAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerAction::Scan => "scan",
+            CustomerAction::Pay => "pay",
+            CustomerAction::Fail => "fail",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CustomerAction> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "scan" => Some(CustomerAction::Scan),
+            "pay" => Some(CustomerAction::Pay),
+            "fail" => Some(CustomerAction::Fail),
+            _ => None,
+        }
+    }
+}
+
+/// Why the simulated customer (or `paydesk sandbox pay`) could not act.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SandboxError {
+    #[error("no order {0:?} in the sandbox (give its code_url or out_trade_no)")]
+    UnknownOrder(String),
+    #[error("order {0} is past its time_expire and can no longer be paid")]
+    Expired(String),
+    #[error("order {out_trade_no} is {state} and can no longer be paid")]
+    NotPayable { out_trade_no: String, state: String },
+    #[error("unknown customer action {0:?} (use pay, fail or scan)")]
+    BadAction(String),
+    #[error("the sandbox at {url} is not reachable ({detail}); start it with `paydesk sandbox`")]
+    NotRunning { url: String, detail: String },
+    #[error("the sandbox answered HTTP {status}: {body}")]
+    Http { status: u16, body: String },
+}
+
+impl SandboxError {
+    /// The HTTP status the customer endpoint answers with.
+    fn status(&self) -> u16 {
+        match self {
+            SandboxError::UnknownOrder(_) => 404,
+            SandboxError::Expired(_) => 410,
+            SandboxError::NotPayable { .. } => 409,
+            SandboxError::BadAction(_) => 400,
+            SandboxError::NotRunning { .. } => 503,
+            SandboxError::Http { status, .. } => *status,
+        }
+    }
+}
+
+/// An order as the gateway sees it, at the time of the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxOrder {
+    pub out_trade_no: String,
+    pub body: String,
+    pub total_fee: Fen,
+    /// What orderquery would answer now.
+    pub trade_state: TradeState,
+    /// Past `time_expire`: can no longer be paid.
+    pub expired: bool,
+    pub transaction_id: Option<String>,
+    pub code_url: String,
+    pub prepay_id: String,
+    pub notify_url: String,
+    /// The algorithm of the unifiedorder, used for the notification.
+    pub sign_type: SignType,
+    pub time_expire: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub time_end: Option<DateTime<Utc>>,
+    pub openid: Option<String>,
+    /// Schedule slots in which the notification was POSTed (dropped ones not counted).
+    pub notify_attempts: u32,
+    /// HTTP POSTs of the notification (duplicates counted).
+    pub notify_posts: u32,
+    /// Schedule slots dropped by the `drop_notify` fault.
+    pub notify_dropped: u32,
+    pub notify_acked: bool,
+}
+
+/// Faults plus the RNG that draws them.
+struct FaultState {
+    faults: Faults,
+    rng: StdRng,
+}
+
+/// Everything the handlers and tasks share.
+pub(crate) struct Inner {
+    appid: String,
+    mch_id: String,
+    key: ApiKey,
+    clock: SharedClock,
+    close_min_age: chrono::Duration,
+    notify_time_scale: f64,
+    persist: Option<PathBuf>,
+    faults: Mutex<FaultState>,
+    store: Mutex<store::Store>,
+    tasks: Mutex<Vec<AbortHandle>>,
+    http: reqwest::Client,
+}
+
+impl Inner {
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn store(&self) -> MutexGuard<'_, store::Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn faults(&self) -> Faults {
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .faults
+            .clone()
+    }
+
+    /// Draw one fault: `pick` chooses the probability.
+    fn chance(&self, pick: impl Fn(&Faults) -> f64) -> bool {
+        let mut st = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        let p = pick(&st.faults);
+        if p <= 0.0 {
+            false
+        } else if p >= 1.0 {
+            true
+        } else {
+            st.rng.random::<f64>() < p
+        }
+    }
+
+    /// Write the snapshot file, if configured. Called with the store locked, after every change.
+    fn save(&self, store: &store::Store) {
+        if let Some(path) = &self.persist
+            && let Err(e) = persist::save(path, store)
+        {
+            tracing::error!(path = %path.display(), error = %e, "sandbox: cannot write the state file");
+        }
+    }
+
+    fn track(&self, handle: AbortHandle) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.retain(|h| !h.is_finished());
+        tasks.push(handle);
+    }
+
+    /// The customer acts on an order; a payment starts its notification.
+    fn customer(
+        self: &Arc<Self>,
+        order: &str,
+        action: CustomerAction,
+    ) -> Result<(String, TradeState), SandboxError> {
+        let now = self.now();
+        let mut store = self.store();
+        let (state, paid) = store.customer(order, action, now)?;
+        let out_trade_no = store.resolve(order).expect("just acted on it");
+        self.save(&store);
+        drop(store);
+        tracing::info!(%out_trade_no, action = action.as_str(), state = state.as_str(), "sandbox customer");
+        if paid {
+            notify::spawn(self, out_trade_no.clone());
+        }
+        Ok((out_trade_no, state))
+    }
+}
+
+/// A running sandbox. Dropping it stops it too (without waiting).
+pub struct Sandbox {
+    inner: Arc<Inner>,
+    switch: Arc<listener::Switch>,
+    shutdown_tx: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Bind `listen` (`127.0.0.1:0` picks a free port) and serve on the current tokio runtime. Loads the
+    /// snapshot file if configured (and resumes unacknowledged notifications).
+    pub async fn start(config: SandboxConfig, listen: SocketAddr) -> std::io::Result<Sandbox> {
+        let mut store = store::Store::default();
+        if let Some(path) = &config.persist {
+            persist::load(path, &mut store)?;
+        }
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(notify::REPLY_TIMEOUT)
+            .user_agent("Mozilla/4.0")
+            .build()
+            .map_err(std::io::Error::other)?;
+        let seed = config.faults.seed;
+        let inner = Arc::new(Inner {
+            appid: config.appid,
+            mch_id: config.mch_id,
+            key: config.key,
+            clock: config.clock,
+            close_min_age: chrono::Duration::from_std(config.close_min_age)
+                .unwrap_or(chrono::Duration::MAX),
+            notify_time_scale: config.notify_time_scale.max(0.0),
+            persist: config.persist,
+            faults: Mutex::new(FaultState {
+                faults: config.faults.clone(),
+                rng: StdRng::seed_from_u64(seed),
+            }),
+            store: Mutex::new(store),
+            tasks: Mutex::new(Vec::new()),
+            http,
+        });
+        let switch = listener::Switch::bind(listen).await?;
+        if config.faults.refuse_connections {
+            switch.set_refusing(true)?;
+        }
+        let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
+        let app = page::router(Arc::clone(&inner));
+        let accept = listener::SwitchListener(Arc::clone(&switch));
+        let server = tokio::spawn(async move {
+            let signal = async move {
+                while !*shutdown_rx.borrow_and_update() {
+                    if shutdown_rx.changed().await.is_err() {
+                        break;
+                    }
+                }
+            };
+            if let Err(e) = axum::serve(accept, app)
+                .with_graceful_shutdown(signal)
+                .await
+            {
+                tracing::error!(error = %e, "sandbox server stopped");
+            }
+        });
+        // Payments made before a restart whose notification was not acknowledged yet: carry on.
+        let pending: Vec<String> = inner
+            .store()
+            .all()
+            .into_iter()
+            .filter(|o| {
+                o.state.is_paid() && !o.notify.acked && o.notify.slots < notify::max_slots()
+            })
+            .map(|o| o.out_trade_no.clone())
+            .collect();
+        for out_trade_no in pending {
+            notify::spawn(&inner, out_trade_no);
+        }
+        tracing::info!(addr = %switch.local_addr(), "sandbox gateway started");
+        Ok(Sandbox {
+            inner,
+            switch,
+            shutdown_tx,
+            server: Some(server),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.switch.local_addr())
+    }
+
+    /// The address it serves on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.switch.local_addr()
+    }
+
+    /// Replace the faults at run time. Re-seeds the fault RNG with `faults.seed`. Switching
+    /// `refuse_connections` takes effect before this returns.
+    pub fn set_faults(&self, faults: Faults) {
+        let refuse = faults.refuse_connections;
+        {
+            let mut st = self.inner.faults.lock().unwrap_or_else(|e| e.into_inner());
+            st.rng = StdRng::seed_from_u64(faults.seed);
+            st.faults = faults;
+        }
+        if let Err(e) = self.switch.set_refusing(refuse) {
+            tracing::error!(addr = %self.switch.local_addr(), error = %e, "sandbox: cannot re-bind its port");
+        }
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        self.inner.faults()
+    }
+
+    /// The in-process customer acts on an order, given by `code_url` or `out_trade_no`.
+    pub async fn customer(&self, order: &str, action: CustomerAction) -> Result<(), SandboxError> {
+        self.inner.customer(order, action).map(|_| ())
+    }
+
+    /// The customer acts after `delay` (in the background). The handle yields the outcome.
+    pub fn customer_after(
+        &self,
+        delay: Duration,
+        order: &str,
+        action: CustomerAction,
+    ) -> JoinHandle<Result<(), SandboxError>> {
+        let inner = Arc::clone(&self.inner);
+        let order = order.to_string();
+        let handle = tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            inner.customer(&order, action).map(|_| ())
+        });
+        self.inner.track(handle.abort_handle());
+        handle
+    }
+
+    /// A snapshot of one order.
+    pub fn order(&self, out_trade_no: &str) -> Option<SandboxOrder> {
+        let now = self.inner.now();
+        self.inner
+            .store()
+            .get(out_trade_no)
+            .map(|o| o.snapshot(now))
+    }
+
+    /// Snapshots of all orders, oldest first.
+    pub fn orders(&self) -> Vec<SandboxOrder> {
+        let now = self.inner.now();
+        self.inner
+            .store()
+            .all()
+            .into_iter()
+            .map(|o| o.snapshot(now))
+            .collect()
+    }
+
+    /// Stop serving: close the port, let answers in flight finish (at most 2 s), stop notifications.
+    pub async fn shutdown(mut self) {
+        self.stop_now();
+        if let Some(server) = self.server.take() {
+            let abort = server.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), server)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+
+    fn stop_now(&self) {
+        let _ = self.shutdown_tx.send(true);
+        self.switch.stop();
+        for task in self
+            .inner
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.stop_now();
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// Play the customer against a running sandbox over HTTP (`paydesk sandbox pay`). Returns the sandbox's
+/// one-line answer, e.g. `order X: SUCCESS`.
+pub async fn remote_customer(
+    base_url: &str,
+    order: &str,
+    action: CustomerAction,
+) -> Result<String, SandboxError> {
+    let base = base_url.trim_end_matches('/');
+    let url = format!("{base}{}", page::CUSTOMER_PATH);
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| SandboxError::NotRunning {
+            url: base.to_string(),
+            detail: e.to_string(),
+        })?;
+    let resp = http
+        .post(&url)
+        .form(&[("order", order), ("action", action.as_str())])
+        .send()
+        .await
+        .map_err(|e| SandboxError::NotRunning {
+            url: base.to_string(),
+            detail: if e.is_connect() {
+                "connection refused".to_string()
+            } else {
+                e.to_string()
+            },
+        })?;
+    let status = resp.status().as_u16();
+    let state = resp
+        .headers()
+        .get(page::STATE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = resp.text().await.unwrap_or_default().trim().to_string();
+    match status {
+        200 => Ok(body),
+        404 => Err(SandboxError::UnknownOrder(order.to_string())),
+        410 => Err(SandboxError::Expired(order.to_string())),
+        409 => Err(SandboxError::NotPayable {
+            out_trade_no: order.to_string(),
+            state,
+        }),
+        _ => Err(SandboxError::Http { status, body }),
+    }
+}

@@ -1,0 +1,159 @@
+//! Payment notifications: after a successful payment, POST a signed notification to the order's
+//! `notify_url` until the merchant acknowledges it, on the live retry schedule (reference §6).
+//!
+//! A delivery counts as acknowledged only when the answer is HTTP 200 and its body decodes to
+//! `return_code=SUCCESS` within [`REPLY_TIMEOUT`]. The body carries the fields of reference §6.1, is signed
+//! with the algorithm of the order's unifiedorder, and carries `sign_type` when that was HMAC-SHA256. Every
+//! attempt sends the same body (the same nonce), as a retry of one notification.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Inner;
+use crate::wxpay::sign::{self, Params, SignType};
+use crate::wxpay::xml;
+
+/// The waits between attempts after the first: 15 s, 15 s, 30 s, 3 min, 10 min, 20 min, 30 min ×3, 60 min,
+/// 3 h ×3, 6 h ×2 (about 24 h in all), multiplied by `notify_time_scale`.
+pub const SCHEDULE: [Duration; 15] = [
+    Duration::from_secs(15),
+    Duration::from_secs(15),
+    Duration::from_secs(30),
+    Duration::from_secs(3 * 60),
+    Duration::from_secs(10 * 60),
+    Duration::from_secs(20 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(60 * 60),
+    Duration::from_secs(3 * 3600),
+    Duration::from_secs(3 * 3600),
+    Duration::from_secs(3 * 3600),
+    Duration::from_secs(6 * 3600),
+    Duration::from_secs(6 * 3600),
+];
+
+/// The merchant must answer within this time (live: 5 s).
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first attempt plus one per schedule entry.
+pub const fn max_slots() -> u32 {
+    SCHEDULE.len() as u32 + 1
+}
+
+/// Start (or, after a restart, resume) the notification of a paid order.
+pub(crate) fn spawn(inner: &Arc<Inner>, out_trade_no: String) {
+    let task = tokio::spawn(run(Arc::clone(inner), out_trade_no));
+    inner.track(task.abort_handle());
+}
+
+/// The signed notification body of a paid order, or `None` if it is not (or no longer) known.
+pub(crate) fn body(inner: &Inner, out_trade_no: &str) -> Option<(String, String)> {
+    let store = inner.store();
+    let order = store.get(out_trade_no)?;
+    let mut p = Params::new();
+    p.insert("return_code".into(), "SUCCESS".into());
+    p.insert("return_msg".into(), "OK".into());
+    p.insert("appid".into(), inner.appid.clone());
+    p.insert("mch_id".into(), inner.mch_id.clone());
+    p.insert("nonce_str".into(), sign::nonce());
+    p.insert("result_code".into(), "SUCCESS".into());
+    order.payment_fields(&mut p);
+    if order.sign_type == SignType::HmacSha256 {
+        p.insert("sign_type".into(), SignType::HmacSha256.as_str().into());
+    }
+    let s = sign::sign(&p, &inner.key, order.sign_type);
+    p.insert("sign".into(), s);
+    let body = xml::encode(&p).ok()?;
+    Some((order.notify_url.clone(), body))
+}
+
+async fn run(inner: Arc<Inner>, out_trade_no: String) {
+    let Some((url, body)) = body(&inner, &out_trade_no) else {
+        return;
+    };
+    let first = inner
+        .store()
+        .get(&out_trade_no)
+        .map_or(max_slots(), |o| o.notify.slots);
+    for slot in first..max_slots() {
+        if slot > 0 {
+            let wait = SCHEDULE[slot as usize - 1].mul_f64(inner.notify_time_scale);
+            tokio::time::sleep(wait).await;
+        }
+        let delay = inner.faults().notify_delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let dropped = inner.chance(|f| f.drop_notify);
+        let copies = if !dropped && inner.chance(|f| f.duplicate_notify) {
+            2
+        } else {
+            1
+        };
+        record(&inner, &out_trade_no, |n| {
+            n.slots = slot + 1;
+            if dropped {
+                n.dropped += 1;
+            } else {
+                n.attempts += 1;
+                n.posts += copies;
+            }
+        });
+        if dropped {
+            tracing::debug!(%out_trade_no, slot, "sandbox fault: notification dropped");
+            continue;
+        }
+        let acked = if copies == 2 {
+            let (a, b) = tokio::join!(post(&inner, &url, &body), post(&inner, &url, &body));
+            a || b
+        } else {
+            post(&inner, &url, &body).await
+        };
+        tracing::info!(%out_trade_no, slot, acked, "sandbox: notification sent");
+        if acked {
+            record(&inner, &out_trade_no, |n| n.acked = true);
+            return;
+        }
+    }
+    tracing::warn!(%out_trade_no, "sandbox: notification schedule exhausted without acknowledgement");
+}
+
+fn record(
+    inner: &Inner,
+    out_trade_no: &str,
+    change: impl FnOnce(&mut super::store::NotifyProgress),
+) {
+    let mut store = inner.store();
+    if let Some(order) = store.get_mut(out_trade_no) {
+        change(&mut order.notify);
+        inner.save(&store);
+    }
+}
+
+/// One POST; true when acknowledged.
+async fn post(inner: &Inner, url: &str, body: &str) -> bool {
+    let resp = match inner
+        .http
+        .post(url)
+        .header("Content-Type", "text/xml")
+        .body(body.to_string())
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::debug!(%url, error = %e, "sandbox: notification not delivered");
+            return false;
+        }
+    };
+    if resp.status() != reqwest::StatusCode::OK {
+        return false;
+    }
+    match resp.bytes().await {
+        Ok(b) => xml::decode(&b)
+            .ok()
+            .is_some_and(|p| p.get("return_code").map(String::as_str) == Some("SUCCESS")),
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,1233 @@
+//! The ledger against a real SQLite file: recording, applying inputs, the event log, the CSV export,
+//! durability across SIGKILL, and refusing damaged files.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use chrono::{DateTime, Duration, FixedOffset, Local, NaiveDate, TimeZone, Utc};
+use paydesk::ledger::state::next;
+use paydesk::ledger::{
+    CloseReason, Decision, Evidence, HEADER, Input, ItemLine, Ledger, LedgerError, NewOrder,
+    OrderStatus, PAID_AFTER_CANCEL_ALERT, PaymentFacts, SCHEMA_VERSION, Source,
+};
+use paydesk::money::Fen;
+
+fn fen(v: i64) -> Fen {
+    Fen::new(v).unwrap()
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 4, 0, 0).unwrap()
+}
+
+fn line(name: &str, unit: i64, qty: u32) -> ItemLine {
+    ItemLine::new(name, fen(unit), qty).unwrap()
+}
+
+fn order_with(otn: &str, created_at: DateTime<Utc>, items: Vec<ItemLine>) -> NewOrder {
+    let total = Fen::checked_sum(items.iter().map(|l| l.line_total)).unwrap();
+    NewOrder {
+        out_trade_no: otn.to_string(),
+        station: "前台1".into(),
+        cashier: "小王".into(),
+        created_at,
+        expires_at: created_at + Duration::minutes(5),
+        total,
+        items,
+        body: "PayDesk 测试".into(),
+        notify_url: "http://127.0.0.1:9/notify".into(),
+        spbill_create_ip: "127.0.0.1".into(),
+        product_id: otn.to_string(),
+        device_info: Some("POS-1".into()),
+        time_start: created_at,
+        time_expire: created_at + Duration::minutes(5),
+    }
+}
+
+fn order(otn: &str) -> NewOrder {
+    order_with(otn, t0(), vec![line("可乐", 350, 2), line("薯片", 550, 1)])
+}
+
+fn payment(tid: &str, total: Fen) -> PaymentFacts {
+    PaymentFacts {
+        transaction_id: tid.to_string(),
+        total_fee: total,
+        cash_fee: Some(total),
+        time_end: Some(t0() + Duration::seconds(30)),
+        bank_type: Some("OTHERS".into()),
+        openid: Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".into()),
+    }
+}
+
+fn evidence(input: Input, total: Fen, tid: &str) -> Evidence {
+    match input {
+        Input::Created => Evidence::created(
+            "weixin://wxpay/bizpayurl?pr=abc",
+            Some("wx_prepay_1".into()),
+            "unifiedorder SUCCESS",
+        ),
+        Input::Paid => Evidence::paid(
+            Source::Notify,
+            payment(tid, total),
+            "notify SUCCESS total_fee matches",
+        ),
+        _ => Evidence::new(Source::Query, format!("{input:?}")),
+    }
+}
+
+fn new_ledger() -> (tempfile::TempDir, Ledger) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
+    (dir, ledger)
+}
+
+fn at(s: i64) -> DateTime<Utc> {
+    t0() + Duration::seconds(s)
+}
+
+#[test]
+fn ledger_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Ledger>();
+}
+
+#[test]
+fn create_order_stores_everything_and_refuses_duplicates() {
+    let (_dir, ledger) = new_ledger();
+    let o = order("PD001");
+    ledger.create_order(&o).unwrap();
+
+    let got = ledger.order("PD001").unwrap().unwrap();
+    assert_eq!(got.status, OrderStatus::Creating);
+    assert_eq!(got.total, fen(1250));
+    assert_eq!(
+        (got.station.as_str(), got.cashier.as_str()),
+        ("前台1", "小王")
+    );
+    assert_eq!(
+        (got.created_at, got.expires_at),
+        (o.created_at, o.expires_at)
+    );
+    assert_eq!(
+        (
+            got.body,
+            got.notify_url,
+            got.spbill_create_ip,
+            got.product_id
+        ),
+        (
+            o.body.clone(),
+            o.notify_url.clone(),
+            o.spbill_create_ip.clone(),
+            o.product_id.clone()
+        )
+    );
+    assert_eq!(got.device_info.as_deref(), Some("POS-1"));
+    assert_eq!(
+        (got.time_start, got.time_expire),
+        (o.time_start, o.time_expire)
+    );
+    assert_eq!(got.code_url, None);
+    assert!(!got.flagged);
+    assert_eq!(ledger.items("PD001").unwrap(), o.items);
+    let events = ledger.events("PD001").unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, "recorded");
+
+    assert!(matches!(
+        ledger.create_order(&o),
+        Err(LedgerError::Duplicate(n)) if n == "PD001"
+    ));
+    assert_eq!(
+        ledger.items("PD001").unwrap().len(),
+        2,
+        "duplicate wrote nothing"
+    );
+    assert_eq!(ledger.events("PD001").unwrap().len(), 1);
+
+    let mut bad = order("PD002");
+    bad.total = fen(1);
+    assert!(matches!(
+        ledger.create_order(&bad),
+        Err(LedgerError::Invalid(_))
+    ));
+    let mut bad = order("PD003");
+    bad.items[0].line_total = fen(1);
+    assert!(matches!(
+        ledger.create_order(&bad),
+        Err(LedgerError::Invalid(_))
+    ));
+    assert!(ledger.order("PD002").unwrap().is_none());
+    assert!(ledger.order("nope").unwrap().is_none());
+}
+
+#[test]
+fn happy_path_stores_the_gateway_facts() {
+    let (_dir, ledger) = new_ledger();
+    let o = order("PD010");
+    ledger.create_order(&o).unwrap();
+
+    let a = ledger
+        .apply(
+            "PD010",
+            Input::Created,
+            &evidence(Input::Created, o.total, ""),
+            at(1),
+        )
+        .unwrap();
+    assert_eq!(
+        (a.before, a.after, a.changed),
+        (OrderStatus::Creating, OrderStatus::Open, true)
+    );
+    let got = ledger.order("PD010").unwrap().unwrap();
+    assert_eq!(
+        got.code_url.as_deref(),
+        Some("weixin://wxpay/bizpayurl?pr=abc")
+    );
+    assert_eq!(got.prepay_id.as_deref(), Some("wx_prepay_1"));
+    assert_eq!(got.updated_at, at(1));
+
+    ledger
+        .apply(
+            "PD010",
+            Input::UserPaying,
+            &evidence(Input::UserPaying, o.total, ""),
+            at(2),
+        )
+        .unwrap();
+    let a = ledger
+        .apply(
+            "PD010",
+            Input::Paid,
+            &evidence(Input::Paid, o.total, "4200001"),
+            at(3),
+        )
+        .unwrap();
+    assert_eq!(
+        (a.after, a.changed, a.alert.clone()),
+        (OrderStatus::Paid, true, None)
+    );
+    let got = ledger.order("PD010").unwrap().unwrap();
+    assert_eq!(got.transaction_id.as_deref(), Some("4200001"));
+    assert_eq!(got.paid_at, Some(t0() + Duration::seconds(30)));
+    assert_eq!(got.cash_fee, Some(fen(1250)));
+    assert_eq!(got.bank_type.as_deref(), Some("OTHERS"));
+    assert!(got.openid.is_some());
+    assert!(!got.flagged);
+
+    // The same payment again (query after notify): idempotent.
+    let a = ledger
+        .apply(
+            "PD010",
+            Input::Paid,
+            &evidence(Input::Paid, o.total, "4200001"),
+            at(4),
+        )
+        .unwrap();
+    assert_eq!(
+        (a.after, a.changed, a.ignored),
+        (OrderStatus::Paid, false, Some("already paid"))
+    );
+    assert_eq!(a.alert, None);
+
+    let a = ledger
+        .apply(
+            "PD010",
+            Input::Refunded,
+            &Evidence::new(Source::Refund, "refund SUCCESS"),
+            at(5),
+        )
+        .unwrap();
+    assert_eq!(a.after, OrderStatus::Refunded);
+
+    let events = ledger.events("PD010").unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "recorded",
+            "created",
+            "user_paying",
+            "paid",
+            "paid",
+            "refunded"
+        ]
+    );
+    assert_eq!(events[3].outcome, "user_paying -> paid");
+    assert_eq!(events[3].source, "notify");
+    assert_eq!(events[3].detail, "notify SUCCESS total_fee matches");
+    assert_eq!(events[4].outcome, "ignored: already paid");
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(events[5].at, at(5));
+}
+
+const INPUTS: [Input; 9] = [
+    Input::Created,
+    Input::CreateFailed,
+    Input::UserPaying,
+    Input::Paid,
+    Input::PayError,
+    Input::CloseRequested(CloseReason::Cancel),
+    Input::CloseRequested(CloseReason::Expire),
+    Input::Closed,
+    Input::Refunded,
+];
+
+/// Inputs that bring a new order to `s`.
+fn path_to(s: OrderStatus) -> Vec<Input> {
+    use OrderStatus as S;
+    let cancel = Input::CloseRequested(CloseReason::Cancel);
+    match s {
+        S::Creating => vec![],
+        S::Open => vec![Input::Created],
+        S::UserPaying => vec![Input::Created, Input::UserPaying],
+        S::Closing => vec![Input::Created, cancel],
+        S::Paid => vec![Input::Created, Input::Paid],
+        S::PaidAfterCancel => vec![Input::Created, cancel, Input::Paid],
+        S::Failed => vec![Input::CreateFailed],
+        S::Cancelled => vec![Input::Created, cancel, Input::Closed],
+        S::Expired => vec![
+            Input::Created,
+            Input::CloseRequested(CloseReason::Expire),
+            Input::Closed,
+        ],
+        S::Refunded => vec![Input::Created, Input::Paid, Input::Refunded],
+    }
+}
+
+/// Every status × every input through the ledger agrees with the state machine, and every input, applied or
+/// ignored, is recorded.
+#[test]
+fn every_status_and_input_is_applied_and_recorded() {
+    let (_dir, ledger) = new_ledger();
+    let mut n = 0;
+    for s in OrderStatus::ALL {
+        for input in INPUTS {
+            n += 1;
+            let otn = format!("PD{n:04}");
+            let o = order(&otn);
+            ledger.create_order(&o).unwrap();
+            let tid = format!("T{otn}");
+            for (k, step) in path_to(s).into_iter().enumerate() {
+                let a = ledger
+                    .apply(&otn, step, &evidence(step, o.total, &tid), at(k as i64))
+                    .unwrap();
+                assert!(a.changed, "{otn}: path to {s:?} via {step:?}");
+            }
+            let stored = ledger.order(&otn).unwrap().unwrap();
+            assert_eq!(stored.status, s);
+            let events_before = ledger.events(&otn).unwrap().len();
+
+            let a = ledger
+                .apply(&otn, input, &evidence(input, o.total, &tid), at(100))
+                .unwrap();
+            let want = next(s, input, stored.close_reason);
+            let after = ledger.order(&otn).unwrap().unwrap();
+            let events = ledger.events(&otn).unwrap();
+            assert_eq!(
+                events.len(),
+                events_before + 1,
+                "{s:?} + {input:?} recorded"
+            );
+            let last = events.last().unwrap();
+            assert_eq!(last.at, at(100));
+            match want {
+                Decision::To(t) => {
+                    assert_eq!(
+                        (a.before, a.after, a.changed),
+                        (s, t, true),
+                        "{s:?} + {input:?}"
+                    );
+                    assert_eq!(after.status, t);
+                    assert_eq!(last.outcome, format!("{s} -> {t}"));
+                    assert_eq!(a.alert.is_some(), t == OrderStatus::PaidAfterCancel);
+                    assert_eq!(
+                        after.flagged,
+                        t == OrderStatus::PaidAfterCancel || s == OrderStatus::PaidAfterCancel
+                    );
+                }
+                Decision::Ignore(why) => {
+                    assert_eq!(
+                        (a.after, a.changed, a.ignored),
+                        (s, false, Some(why)),
+                        "{s:?} + {input:?}"
+                    );
+                    assert_eq!(after.status, s);
+                    assert_eq!(last.outcome, format!("ignored: {why}"));
+                    assert_eq!(
+                        after.updated_at,
+                        at(100),
+                        "updated_at follows every recorded input"
+                    );
+                }
+            }
+            if let Input::CloseRequested(r) = input
+                && a.changed
+            {
+                assert_eq!(after.close_reason, Some(r));
+            }
+        }
+    }
+}
+
+#[test]
+fn backwards_reports_are_recorded_and_ignored() {
+    let (_dir, ledger) = new_ledger();
+    let o = order("PD020");
+    ledger.create_order(&o).unwrap();
+    for step in [Input::Created, Input::Paid] {
+        ledger
+            .apply("PD020", step, &evidence(step, o.total, "T1"), at(1))
+            .unwrap();
+    }
+    // A stale query result saying USERPAYING, a late PAYERROR, a close: none undo the payment.
+    for late in [
+        Input::UserPaying,
+        Input::PayError,
+        Input::Closed,
+        Input::CreateFailed,
+    ] {
+        let a = ledger
+            .apply("PD020", late, &evidence(late, o.total, "T1"), at(2))
+            .unwrap();
+        assert!(!a.changed && a.ignored.is_some(), "{late:?}");
+    }
+    let got = ledger.order("PD020").unwrap().unwrap();
+    assert_eq!(got.status, OrderStatus::Paid);
+    assert_eq!(got.transaction_id.as_deref(), Some("T1"));
+    let outcomes: Vec<_> = ledger
+        .events("PD020")
+        .unwrap()
+        .into_iter()
+        .skip(3)
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(outcomes.len(), 4);
+    assert!(
+        outcomes.iter().all(|o| o.starts_with("ignored: ")),
+        "{outcomes:?}"
+    );
+}
+
+#[test]
+fn amount_mismatch_is_refused_and_flagged() {
+    let (_dir, ledger) = new_ledger();
+    let o = order("PD030");
+    ledger.create_order(&o).unwrap();
+    ledger
+        .apply(
+            "PD030",
+            Input::Created,
+            &evidence(Input::Created, o.total, ""),
+            at(1),
+        )
+        .unwrap();
+    let wrong = Evidence::paid(
+        Source::Query,
+        payment("T-wrong", fen(1249)),
+        "query SUCCESS",
+    );
+    let a = ledger.apply("PD030", Input::Paid, &wrong, at(2)).unwrap();
+    assert_eq!(
+        (a.after, a.changed, a.ignored),
+        (OrderStatus::Open, false, Some("amount mismatch"))
+    );
+    assert!(a.alert.as_deref().unwrap().contains("12.49"), "{a:?}");
+    let got = ledger.order("PD030").unwrap().unwrap();
+    assert_eq!(got.status, OrderStatus::Open);
+    assert_eq!(
+        got.transaction_id, None,
+        "a wrong amount is never stored as the payment"
+    );
+    assert!(got.flagged);
+    assert!(got.flag_reason.unwrap().contains("does not match"));
+    let last = ledger.events("PD030").unwrap().pop().unwrap();
+    assert_eq!(last.kind, "paid");
+    assert!(last.outcome.starts_with("refused: "), "{}", last.outcome);
+    assert!(last.outcome.contains("T-wrong"));
+
+    // The right payment still goes through; the flag stays for the manager.
+    let a = ledger
+        .apply(
+            "PD030",
+            Input::Paid,
+            &evidence(Input::Paid, o.total, "T-right"),
+            at(3),
+        )
+        .unwrap();
+    assert_eq!(a.after, OrderStatus::Paid);
+    assert!(ledger.order("PD030").unwrap().unwrap().flagged);
+
+    // A mismatch on a paid order is refused too.
+    let a = ledger.apply("PD030", Input::Paid, &wrong, at(4)).unwrap();
+    assert_eq!(a.ignored, Some("amount mismatch"));
+    assert_eq!(
+        ledger
+            .order("PD030")
+            .unwrap()
+            .unwrap()
+            .transaction_id
+            .as_deref(),
+        Some("T-right")
+    );
+}
+
+#[test]
+fn a_second_transaction_for_a_paid_order_is_flagged() {
+    let (_dir, ledger) = new_ledger();
+    let o = order("PD040");
+    ledger.create_order(&o).unwrap();
+    ledger
+        .apply(
+            "PD040",
+            Input::Paid,
+            &evidence(Input::Paid, o.total, "T1"),
+            at(1),
+        )
+        .unwrap();
+    let a = ledger
+        .apply(
+            "PD040",
+            Input::Paid,
+            &evidence(Input::Paid, o.total, "T2"),
+            at(2),
+        )
+        .unwrap();
+    assert_eq!(
+        (a.changed, a.ignored),
+        (false, Some("different transaction_id"))
+    );
+    assert!(a.alert.as_deref().unwrap().contains("T2"));
+    let got = ledger.order("PD040").unwrap().unwrap();
+    assert_eq!(
+        (got.status, got.transaction_id.as_deref()),
+        (OrderStatus::Paid, Some("T1"))
+    );
+    assert!(got.flagged);
+}
+
+#[test]
+fn paid_after_cancel_or_expiry_is_kept_and_flagged() {
+    let (_dir, ledger) = new_ledger();
+    for (otn, reason) in [
+        ("PD050", CloseReason::Cancel),
+        ("PD051", CloseReason::Expire),
+    ] {
+        let o = order(otn);
+        ledger.create_order(&o).unwrap();
+        for step in [Input::Created, Input::CloseRequested(reason), Input::Closed] {
+            ledger
+                .apply(otn, step, &evidence(step, o.total, ""), at(1))
+                .unwrap();
+        }
+        let closed = ledger.order(otn).unwrap().unwrap();
+        assert_eq!(
+            closed.status,
+            if reason == CloseReason::Cancel {
+                OrderStatus::Cancelled
+            } else {
+                OrderStatus::Expired
+            }
+        );
+        let a = ledger
+            .apply(
+                otn,
+                Input::Paid,
+                &evidence(Input::Paid, o.total, "T9"),
+                at(2),
+            )
+            .unwrap();
+        assert_eq!(a.after, OrderStatus::PaidAfterCancel);
+        assert!(
+            a.alert
+                .as_deref()
+                .unwrap()
+                .starts_with(PAID_AFTER_CANCEL_ALERT)
+        );
+        let got = ledger.order(otn).unwrap().unwrap();
+        assert!(got.flagged);
+        assert_eq!(got.transaction_id.as_deref(), Some("T9"));
+        assert!(got.status.is_paid());
+    }
+}
+
+#[test]
+fn apply_refuses_unknown_orders_and_missing_facts() {
+    let (_dir, ledger) = new_ledger();
+    assert!(matches!(
+        ledger.apply(
+            "nope",
+            Input::Closed,
+            &Evidence::new(Source::Query, "x"),
+            at(0)
+        ),
+        Err(LedgerError::NotFound(_))
+    ));
+    ledger.create_order(&order("PD060")).unwrap();
+    assert!(matches!(
+        ledger.apply(
+            "PD060",
+            Input::Created,
+            &Evidence::new(Source::UnifiedOrder, "x"),
+            at(0)
+        ),
+        Err(LedgerError::Invalid(_))
+    ));
+    assert!(matches!(
+        ledger.apply(
+            "PD060",
+            Input::Paid,
+            &Evidence::new(Source::Notify, "x"),
+            at(0)
+        ),
+        Err(LedgerError::Invalid(_))
+    ));
+    assert_eq!(ledger.events("PD060").unwrap().len(), 1);
+}
+
+#[test]
+fn the_event_log_is_append_only() {
+    let (dir, ledger) = new_ledger();
+    ledger.create_order(&order("PD070")).unwrap();
+    ledger
+        .log_event("PD070", "request", "unifiedorder sent (attempt 1)", at(1))
+        .unwrap();
+    let e = ledger.events("PD070").unwrap();
+    assert_eq!(
+        (
+            e[1].kind.as_str(),
+            e[1].source.as_str(),
+            e[1].detail.as_str()
+        ),
+        ("request", "log", "unifiedorder sent (attempt 1)")
+    );
+    assert!(matches!(
+        ledger.log_event("nope", "request", "x", at(1)),
+        Err(LedgerError::NotFound(_))
+    ));
+    let raw = rusqlite::Connection::open(dir.path().join("ledger.sqlite3")).unwrap();
+    assert!(
+        raw.execute("UPDATE order_events SET detail = 'x'", [])
+            .is_err()
+    );
+    assert!(raw.execute("DELETE FROM order_events", []).is_err());
+    assert!(raw.execute("DELETE FROM orders", []).is_err());
+    assert_eq!(ledger.events("PD070").unwrap().len(), 2);
+}
+
+#[test]
+fn unfinished_and_time_range_queries() {
+    let (_dir, ledger) = new_ledger();
+    for (k, otn) in ["A", "B", "C", "D"].iter().enumerate() {
+        // Created out of order on purpose.
+        let created = at([30, 10, 20, 40][k]);
+        let o = order_with(otn, created, vec![line("x", 100, 1)]);
+        ledger.create_order(&o).unwrap();
+    }
+    ledger
+        .apply(
+            "C",
+            Input::Paid,
+            &evidence(Input::Paid, fen(100), "T"),
+            at(50),
+        )
+        .unwrap();
+    ledger
+        .apply(
+            "D",
+            Input::CloseRequested(CloseReason::Cancel),
+            &Evidence::new(Source::Cashier, "cancel"),
+            at(50),
+        )
+        .unwrap();
+    let open: Vec<_> = ledger
+        .unfinished()
+        .unwrap()
+        .into_iter()
+        .map(|o| o.out_trade_no)
+        .collect();
+    assert_eq!(open, ["B", "A", "D"]);
+    let between: Vec<_> = ledger
+        .orders_between(at(10), at(40))
+        .unwrap()
+        .into_iter()
+        .map(|o| o.out_trade_no)
+        .collect();
+    assert_eq!(
+        between,
+        ["B", "C", "A"],
+        "from inclusive, to exclusive, oldest first"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------- export
+
+fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap()
+}
+
+fn bj(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+    beijing()
+        .with_ymd_and_hms(2026, 11, d, h, m, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+}
+
+fn export_in<Tz: TimeZone>(ledger: &Ledger, tz: &Tz, d: NaiveDate, h: u8) -> (usize, Vec<u8>) {
+    let mut out = Vec::new();
+    let n = ledger.export_day_in(tz, d, h, &mut out).unwrap();
+    (n, out)
+}
+
+fn parse_csv(bytes: &[u8]) -> Vec<Vec<String>> {
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM first");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&bytes[3..])
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn export_has_bom_header_quoting_exact_amounts_and_every_status() {
+    let (_dir, ledger) = new_ledger();
+    let tricky = "饮料, \"大\"\n杯";
+    let orders = [
+        ("E1", vec![line(tricky, 1, 1)], vec![]), // 0.01, creating
+        (
+            "E2",
+            vec![line("可乐", 350, 2), line("薯片", 550, 1)],
+            vec![Input::Created, Input::Paid],
+        ),
+        (
+            "E3",
+            vec![line("=1+2", 99_999_999, 1)],
+            vec![Input::Created, Input::Paid],
+        ), // 999999.99
+        (
+            "E4",
+            vec![line("a", 100, 1)],
+            vec![Input::Created, Input::PayError],
+        ),
+        ("E5", vec![line("b", 100, 1)], vec![Input::CreateFailed]),
+        (
+            "E6",
+            vec![line("c", 100, 1)],
+            vec![
+                Input::Created,
+                Input::CloseRequested(CloseReason::Cancel),
+                Input::Closed,
+            ],
+        ),
+        (
+            "E7",
+            vec![line("d", 100, 1)],
+            vec![
+                Input::Created,
+                Input::CloseRequested(CloseReason::Expire),
+                Input::Closed,
+            ],
+        ),
+        (
+            "E8",
+            vec![line("e", 100, 1)],
+            vec![
+                Input::Created,
+                Input::CloseRequested(CloseReason::Cancel),
+                Input::Paid,
+            ],
+        ),
+        (
+            "E9",
+            vec![line("f", 100, 1)],
+            vec![Input::Created, Input::Paid, Input::Refunded],
+        ),
+        ("EA", vec![line("g", 100, 1)], vec![Input::Created]),
+        (
+            "EB",
+            vec![line("h", 100, 1)],
+            vec![Input::Created, Input::UserPaying],
+        ),
+        (
+            "EC",
+            vec![line("i", 100, 1)],
+            vec![Input::Created, Input::CloseRequested(CloseReason::Cancel)],
+        ),
+    ];
+    for (k, (otn, items, steps)) in orders.iter().enumerate() {
+        let o = order_with(otn, bj(27, 9, k as u32), items.clone());
+        ledger.create_order(&o).unwrap();
+        for step in steps {
+            ledger
+                .apply(
+                    otn,
+                    *step,
+                    &evidence(*step, o.total, &format!("42000{k}")),
+                    at(1),
+                )
+                .unwrap();
+        }
+    }
+    let (n, bytes) = export_in(&ledger, &beijing(), day(27), 0);
+    assert_eq!(n, orders.len());
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(
+        text.contains("\"饮料, \"\"大\"\"\n杯 ×1\""),
+        "quoted field: {text}"
+    );
+    assert!(text.contains("\r\n"), "CRLF rows");
+    let rows = parse_csv(&bytes);
+    assert_eq!(rows[0], HEADER);
+    assert_eq!(rows.len(), orders.len() + 1);
+    let by = |otn: &str| rows.iter().find(|r| r[1] == otn).unwrap().clone();
+
+    let e1 = by("E1");
+    assert_eq!(e1[0], "2026-11-27 09:00:00");
+    assert_eq!(
+        e1[3],
+        format!("{tricky} ×1"),
+        "round-trips through a CSV reader"
+    );
+    assert_eq!(e1[4], "0.01");
+    assert_eq!(e1[2], "", "no transaction id before payment");
+    let e2 = by("E2");
+    assert_eq!(
+        e2,
+        [
+            "2026-11-27 09:01:00",
+            "E2",
+            "420001",
+            "可乐 ×2; 薯片 ×1",
+            "12.50",
+            "已支付 paid",
+            "小王",
+            "前台1",
+            ""
+        ]
+    );
+    let e3 = by("E3");
+    assert_eq!(
+        (e3[3].as_str(), e3[4].as_str()),
+        ("'=1+2 ×1", "999999.99"),
+        "formula defused"
+    );
+    let status = |otn: &str| by(otn)[5].clone();
+    assert_eq!(status("E1"), "创建中 creating");
+    assert_eq!(status("E4"), "支付失败 failed");
+    assert_eq!(status("E5"), "支付失败 failed");
+    assert_eq!(status("E6"), "已取消 cancelled");
+    assert_eq!(status("E7"), "已过期 expired");
+    assert_eq!(status("E8"), "取消后支付 paid after cancel");
+    assert!(
+        by("E8")[8].contains("paid after cancel"),
+        "note says why it is flagged"
+    );
+    assert_eq!(status("E9"), "已退款 refunded");
+    assert_eq!(status("EA"), "待支付 awaiting payment");
+    assert_eq!(status("EB"), "支付中 paying");
+    assert_eq!(status("EC"), "关闭中 closing");
+    // Oldest first.
+    let otns: Vec<_> = rows[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(otns, orders.iter().map(|o| o.0).collect::<Vec<_>>());
+}
+
+#[test]
+fn export_days_follow_local_time_and_the_day_start_hour() {
+    let (_dir, ledger) = new_ledger();
+    let at_local = [
+        ("D26-2359", bj(26, 23, 59)),
+        ("D27-0000", bj(27, 0, 0)),
+        ("D27-0200", bj(27, 2, 0)),
+        ("D27-0400", bj(27, 4, 0)),
+        ("D27-2359", bj(27, 23, 59)),
+        ("D28-0000", bj(28, 0, 0)),
+        ("D28-0359", bj(28, 3, 59)),
+        ("D28-0400", bj(28, 4, 0)),
+    ];
+    for (otn, t) in at_local {
+        ledger
+            .create_order(&order_with(otn, t, vec![line("x", 100, 1)]))
+            .unwrap();
+    }
+    let otns = |tz: &FixedOffset, d: u32, h: u8| -> Vec<String> {
+        let (_, bytes) = export_in(&ledger, tz, day(d), h);
+        parse_csv(&bytes)[1..]
+            .iter()
+            .map(|r| r[1].clone())
+            .collect()
+    };
+    assert_eq!(
+        otns(&beijing(), 27, 0),
+        ["D27-0000", "D27-0200", "D27-0400", "D27-2359"]
+    );
+    // Open past midnight: the business day runs 04:00 to 04:00; 02:00 belongs to the previous day.
+    assert_eq!(
+        otns(&beijing(), 27, 4),
+        ["D27-0400", "D27-2359", "D28-0000", "D28-0359"]
+    );
+    assert_eq!(
+        otns(&beijing(), 26, 4),
+        ["D26-2359", "D27-0000", "D27-0200"]
+    );
+    // The same ledger seen from UTC: the calendar day shifts by eight hours.
+    let utc = FixedOffset::east_opt(0).unwrap();
+    assert_eq!(
+        otns(&utc, 27, 0),
+        ["D27-2359", "D28-0000", "D28-0359", "D28-0400"]
+    );
+    let (_, bytes) = export_in(&ledger, &utc, day(27), 0);
+    assert_eq!(
+        parse_csv(&bytes)[1][0],
+        "2026-11-27 15:59:00",
+        "times shown in the export's zone"
+    );
+
+    let ids: Vec<_> = ledger
+        .orders_for_day_in(&beijing(), day(27), 4)
+        .unwrap()
+        .into_iter()
+        .map(|o| o.out_trade_no)
+        .collect();
+    assert_eq!(ids, ["D27-0400", "D27-2359", "D28-0000", "D28-0359"]);
+    // An empty day still has its BOM and header.
+    let (n, bytes) = export_in(&ledger, &beijing(), day(1), 0);
+    assert_eq!((n, parse_csv(&bytes).len()), (0, 1));
+}
+
+#[test]
+fn export_to_file_replaces_atomically_and_reports_bad_paths() {
+    let (dir, ledger) = new_ledger();
+    let noon = Local
+        .with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
+    ledger
+        .create_order(&order_with("F1", noon, vec![line("x", 100, 1)]))
+        .unwrap();
+    let path = dir.path().join("2026-11-27.csv");
+    std::fs::write(&path, "old").unwrap();
+    assert_eq!(ledger.export_day_to_file(day(27), 0, &path).unwrap(), 1);
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(parse_csv(&bytes).len(), 2);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    for bad in [
+        dir.path().join("no/such/dir/x.csv"),
+        dir.path().to_path_buf(),
+    ] {
+        let err = ledger.export_day_to_file(day(27), 0, &bad).unwrap_err();
+        assert!(matches!(err, LedgerError::WriteFile { .. }), "{err}");
+        assert!(err.to_string().contains("cannot write"), "{err}");
+    }
+}
+
+// ------------------------------------------------------------------------------------------- the file
+
+fn ledger_with_orders(dir: &Path, n: usize) -> PathBuf {
+    let path = dir.join("ledger.sqlite3");
+    let ledger = Ledger::open(&path).unwrap();
+    for k in 0..n {
+        let otn = format!("L{k:05}");
+        let o = order(&otn);
+        ledger.create_order(&o).unwrap();
+        ledger
+            .apply(
+                &otn,
+                Input::Paid,
+                &evidence(Input::Paid, o.total, &format!("T{k}")),
+                at(1),
+            )
+            .unwrap();
+    }
+    path
+}
+
+#[test]
+fn reopening_keeps_everything_and_the_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = ledger_with_orders(dir.path(), 3);
+    let ledger = Ledger::open(&path).unwrap();
+    assert_eq!(
+        ledger.order("L00002").unwrap().unwrap().status,
+        OrderStatus::Paid
+    );
+    ledger.check_integrity().unwrap();
+    drop(ledger);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = raw
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
+    let mode: String = raw
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+/// Assert that opening `path` fails as `matches` says, with a message naming the file, and that the file's
+/// bytes are unchanged.
+fn assert_refused(path: &Path, matches: fn(&LedgerError) -> bool) {
+    let before = std::fs::read(path).unwrap();
+    let err = Ledger::open(path).unwrap_err();
+    assert!(matches(&err), "unexpected error: {err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "names the file: {msg}"
+    );
+    assert!(msg.contains("left untouched"), "{msg}");
+    assert_eq!(std::fs::read(path).unwrap(), before, "file bytes unchanged");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let random = dir.path().join("random.sqlite3");
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let bytes: Vec<u8> = (0..8192)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&random, &bytes).unwrap();
+    assert_refused(&random, |e| matches!(e, LedgerError::NotADatabase { .. }));
+
+    // A real ledger cut inside its header.
+    let good = ledger_with_orders(&dir.path().join("good"), 1);
+    let cut = dir.path().join("cut.sqlite3");
+    std::fs::write(&cut, &std::fs::read(&good).unwrap()[..50]).unwrap();
+    assert_refused(&cut, |e| matches!(e, LedgerError::NotADatabase { .. }));
+
+    // A text file.
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "shopping list: 可乐, 薯片\n".repeat(20)).unwrap();
+    assert_refused(&text, |e| matches!(e, LedgerError::NotADatabase { .. }));
+
+    // Another application's database.
+    let other = dir.path().join("other.sqlite3");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    assert_refused(&other, |e| matches!(e, LedgerError::NotADatabase { .. }));
+}
+
+#[test]
+fn a_damaged_ledger_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = ledger_with_orders(dir.path(), 300);
+    // Checkpoint everything into the main file, then damage its pages after the first.
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        raw.execute_batch("PRAGMA journal_mode = DELETE").unwrap();
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = 4096;
+    assert!(bytes.len() > 8 * page, "ledger has pages to damage");
+    for b in &mut bytes[page + 8..3 * page] {
+        *b = 0x5A;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    assert_refused(&path, |e| matches!(e, LedgerError::Corrupt { .. }));
+
+    // Cut in half.
+    let half = dir.path().join("half.sqlite3");
+    let good = ledger_with_orders(&dir.path().join("good"), 300);
+    {
+        let raw = rusqlite::Connection::open(&good).unwrap();
+        raw.execute_batch("PRAGMA journal_mode = DELETE").unwrap();
+    }
+    let bytes = std::fs::read(&good).unwrap();
+    std::fs::write(&half, &bytes[..bytes.len() / 2]).unwrap();
+    assert_refused(&half, |e| {
+        matches!(
+            e,
+            LedgerError::Corrupt { .. } | LedgerError::NotADatabase { .. }
+        )
+    });
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = ledger_with_orders(dir.path(), 1);
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch("PRAGMA user_version = 99; PRAGMA journal_mode = DELETE;")
+            .unwrap();
+    }
+    assert_refused(&path, |e| {
+        matches!(e, LedgerError::TooNew { found: 99, .. })
+    });
+}
+
+#[test]
+fn an_unusable_path_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // The path is a directory.
+    let err = Ledger::open(dir.path()).unwrap_err();
+    assert!(matches!(err, LedgerError::Open { .. }), "{err:?}");
+    assert!(err.to_string().contains("cannot open the ledger"), "{err}");
+    // The parent is a file.
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let err = Ledger::open(&file.join("ledger.sqlite3")).unwrap_err();
+    assert!(matches!(err, LedgerError::Open { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+}
+
+#[test]
+fn an_empty_file_becomes_a_new_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    std::fs::write(&path, b"").unwrap();
+    let ledger = Ledger::open(&path).unwrap();
+    ledger.create_order(&order("N1")).unwrap();
+}
+
+#[test]
+fn backup_is_a_complete_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = ledger_with_orders(dir.path(), 5);
+    let ledger = Ledger::open(&path).unwrap();
+    let copy = dir.path().join("backup/ledger-copy.sqlite3");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    ledger.backup_to(&copy).unwrap();
+    // Writes go on; the copy is a snapshot.
+    ledger.create_order(&order("AFTER")).unwrap();
+    let restored = Ledger::open(&copy).unwrap();
+    restored.check_integrity().unwrap();
+    assert_eq!(
+        restored.order("L00004").unwrap().unwrap().status,
+        OrderStatus::Paid
+    );
+    assert_eq!(restored.events("L00004").unwrap().len(), 2);
+    assert!(restored.order("AFTER").unwrap().is_none());
+
+    let err = ledger.backup_to(&path).unwrap_err();
+    assert!(err.to_string().contains("the ledger itself"), "{err}");
+    let err = ledger
+        .backup_to(&dir.path().join("missing/dir/x"))
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot write"), "{err}");
+}
+
+// ----------------------------------------------------------------------------------------- durability
+
+const CHILD_ENV: &str = "PAYDESK_TEST_LEDGER_WRITER";
+
+/// Not a test on its own: the writer process for [`committed_orders_survive_sigkill`]. It records orders as
+/// fast as it can and reports each one on stdout once `apply` returned.
+#[test]
+#[ignore = "run by committed_orders_survive_sigkill as a child process"]
+fn durability_child_writer() {
+    let Some(path) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let ledger = Ledger::open(Path::new(&path)).unwrap();
+    let mut out = std::io::stdout().lock();
+    for k in 0.. {
+        let otn = format!("K{k:06}");
+        let o = order(&otn);
+        ledger.create_order(&o).unwrap();
+        ledger
+            .apply(
+                &otn,
+                Input::Created,
+                &evidence(Input::Created, o.total, ""),
+                at(1),
+            )
+            .unwrap();
+        ledger
+            .apply(
+                &otn,
+                Input::Paid,
+                &evidence(Input::Paid, o.total, &format!("T{otn}")),
+                at(2),
+            )
+            .unwrap();
+        use std::io::Write;
+        writeln!(out, "committed {otn}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+#[test]
+fn committed_orders_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "durability_child_writer",
+            "--nocapture",
+            "--ignored",
+        ])
+        .env(CHILD_ENV, &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut reported = Vec::new();
+    for l in BufReader::new(stdout).lines() {
+        let l = l.unwrap();
+        if let Some(otn) = l.strip_prefix("committed ") {
+            reported.push(otn.to_string());
+            if reported.len() == 60 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL, most likely in the middle of a transaction
+    child.wait().unwrap();
+    assert_eq!(reported.len(), 60, "the writer reported its orders");
+
+    let ledger = Ledger::open(&path).unwrap();
+    ledger.check_integrity().unwrap();
+    for otn in &reported {
+        let o = ledger
+            .order(otn)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{otn} lost"));
+        assert_eq!(o.status, OrderStatus::Paid, "{otn}");
+        assert_eq!(
+            o.transaction_id.as_deref(),
+            Some(format!("T{otn}").as_str())
+        );
+        assert_eq!(ledger.items(otn).unwrap().len(), 2, "{otn}");
+        assert_eq!(ledger.events(otn).unwrap().len(), 3, "{otn}");
+    }
+    drop(ledger);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let check: String = raw
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    // Whatever the writer was doing when killed is all or nothing: every order has its lines.
+    let orphans: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM orders o WHERE NOT EXISTS \
+             (SELECT 1 FROM order_items i WHERE i.order_id = o.id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0);
+}

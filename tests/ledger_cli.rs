@@ -1,0 +1,231 @@
+//! `paydesk export`, `paydesk orders` and `paydesk backup`, driving the real binary against a ledger in a
+//! temporary data directory, with the time zone pinned to Beijing through `TZ`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use chrono::{Duration, FixedOffset, TimeZone, Utc};
+use paydesk::ledger::{Evidence, Input, ItemLine, Ledger, NewOrder, PaymentFacts, Source};
+use paydesk::money::Fen;
+
+fn paydesk(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paydesk"))
+        .args(args)
+        .env("PAYDESK_DATA_DIR", data_dir)
+        .env("TZ", "Asia/Shanghai")
+        .output()
+        .unwrap()
+}
+
+fn seed(data_dir: &Path) {
+    let ledger = Ledger::open(&data_dir.join("ledger.sqlite3")).unwrap();
+    let bj = FixedOffset::east_opt(8 * 3600).unwrap();
+    for (otn, h, paid) in [("C1", 1, true), ("C2", 12, true), ("C3", 13, false)] {
+        let created = bj
+            .with_ymd_and_hms(2026, 11, 27, h, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        let items = vec![
+            ItemLine::new("可乐", Fen::new(350).unwrap(), 2).unwrap(),
+            ItemLine::new("薯片, 大", Fen::new(550).unwrap(), 1).unwrap(),
+        ];
+        let o = NewOrder {
+            out_trade_no: otn.into(),
+            station: "前台1".into(),
+            cashier: "小王".into(),
+            created_at: created,
+            expires_at: created + Duration::minutes(5),
+            total: Fen::new(1250).unwrap(),
+            items,
+            body: "PayDesk".into(),
+            notify_url: "http://127.0.0.1:9/notify".into(),
+            spbill_create_ip: "127.0.0.1".into(),
+            product_id: otn.into(),
+            device_info: None,
+            time_start: created,
+            time_expire: created + Duration::minutes(5),
+        };
+        ledger.create_order(&o).unwrap();
+        if paid {
+            let p = PaymentFacts {
+                transaction_id: format!("T{otn}"),
+                total_fee: o.total,
+                cash_fee: None,
+                time_end: None,
+                bank_type: None,
+                openid: None,
+            };
+            ledger
+                .apply(
+                    otn,
+                    Input::Paid,
+                    &Evidence::paid(Source::Notify, p, "notify"),
+                    created,
+                )
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn export_orders_and_backup_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path());
+
+    let out = paydesk(dir.path(), &["export", "--date", "2026-11-27"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.starts_with(b"\xEF\xBB\xBF"));
+    let text = String::from_utf8(out.stdout[3..].to_vec()).unwrap();
+    let lines: Vec<_> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(text.ends_with("\r\n"), "CRLF line ends");
+    assert!(lines[0].starts_with("时间 time,"));
+    assert_eq!(
+        lines[1],
+        "2026-11-27 01:00:00,C1,TC1,\"可乐 ×2; 薯片, 大 ×1\",12.50,已支付 paid,小王,前台1,"
+    );
+
+    // Open past midnight: 01:00 belongs to the 26th.
+    let out = paydesk(
+        dir.path(),
+        &["export", "--date", "2026-11-26", "--day-start-hour", "4"],
+    );
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+
+    let file = dir.path().join("day.csv");
+    let out = paydesk(
+        dir.path(),
+        &[
+            "export",
+            "--date",
+            "2026-11-27",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("wrote 3 rows to"), "{stderr}");
+    assert!(std::fs::read(&file).unwrap().starts_with(b"\xEF\xBB\xBF"));
+
+    let out = paydesk(dir.path(), &["orders", "--date", "2026-11-27"]);
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("C3"), "{table}");
+    assert!(table.contains("¥12.50"), "{table}");
+    assert!(table.contains("创建中 creating"), "{table}");
+    assert!(
+        table.contains("3 orders on 2026-11-27; received ¥25.00"),
+        "{table}"
+    );
+
+    let copy = dir.path().join("copy.sqlite3");
+    let out = paydesk(dir.path(), &["backup", copy.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = Ledger::open(&copy).unwrap();
+    assert!(restored.order("C2").unwrap().is_some());
+
+    let out = paydesk(dir.path(), &["export", "--date", "27/11/2026"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a date like"));
+}
+
+#[test]
+fn without_a_ledger_nothing_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = paydesk(dir.path(), &["orders"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No orders"));
+    let out = paydesk(dir.path(), &["export", "--date", "2026-11-27"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no ledger at"));
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_damaged_ledger_is_reported_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    std::fs::write(
+        &path,
+        b"definitely not a database, but long enough to have a header. ".repeat(4),
+    )
+    .unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let out = paydesk(dir.path(), &["orders"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not a PayDesk ledger"), "{stderr}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+/// Business days across daylight-saving changes (New York, 2026): the day starts at the first instant whose
+/// local time is the start hour or later.
+#[test]
+fn business_days_across_daylight_saving_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
+    let utc =
+        |d: u32, m: u32, h: u32, min: u32| Utc.with_ymd_and_hms(2026, m, d, h, min, 0).unwrap();
+    let orders = [
+        // 8 March: 02:00 EST does not exist; clocks jump to 03:00 EDT at 07:00 UTC.
+        ("M-0159", utc(8, 3, 6, 59)), // 01:59 EST, 8 March
+        ("M-0300", utc(8, 3, 7, 0)),  // 03:00 EDT, 8 March
+        // 1 November: 01:00–02:00 happens twice; the day starting at 01:00 starts at the first one.
+        ("N-0059", utc(1, 11, 4, 59)),  // 00:59 EDT
+        ("N-0130", utc(1, 11, 5, 30)),  // 01:30 EDT (the first 01:30)
+        ("N-0130b", utc(1, 11, 6, 30)), // 01:30 EST (the second)
+    ];
+    for (otn, t) in orders {
+        let o = NewOrder {
+            out_trade_no: otn.into(),
+            station: "s".into(),
+            cashier: "c".into(),
+            created_at: t,
+            expires_at: t,
+            total: Fen::new(100).unwrap(),
+            items: vec![ItemLine::new("x", Fen::new(100).unwrap(), 1).unwrap()],
+            body: "b".into(),
+            notify_url: "n".into(),
+            spbill_create_ip: "127.0.0.1".into(),
+            product_id: otn.into(),
+            device_info: None,
+            time_start: t,
+            time_expire: t,
+        };
+        ledger.create_order(&o).unwrap();
+    }
+    drop(ledger);
+    let day = |date: &str, hour: &str| -> Vec<String> {
+        let out = Command::new(env!("CARGO_BIN_EXE_paydesk"))
+            .args(["export", "--date", date, "--day-start-hour", hour])
+            .env("PAYDESK_DATA_DIR", dir.path())
+            .env("TZ", "America/New_York")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout[3..].to_vec()).unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(day("2026-03-07", "2"), ["M-0159"]);
+    assert_eq!(day("2026-03-08", "2"), ["M-0300"]);
+    assert_eq!(day("2026-10-31", "1"), ["N-0059"]);
+    assert_eq!(day("2026-11-01", "1"), ["N-0130", "N-0130b"]);
+}

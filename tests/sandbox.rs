@@ -1,0 +1,1632 @@
+//! The sandbox gateway over real HTTP on 127.0.0.1, driven by the protocol client (`WxClient`) as the
+//! merchant, and by raw requests where the client cannot produce the fault. Signatures are checked with
+//! an independent MD5 / HMAC-SHA256 computation (not `wxpay::sign`), itself pinned to the reference's
+//! vector V1, so a bug shared by the client and the sandbox cannot hide.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use hmac::{Hmac, Mac};
+use md5::{Digest, Md5};
+use sha2::Sha256;
+
+use paydesk::clock::{ManualClock, format_wx};
+use paydesk::money::Fen;
+use paydesk::sandbox::{
+    CustomerAction, Faults, Sandbox, SandboxConfig, SandboxError, remote_customer,
+};
+use paydesk::sandbox_defaults::{APPID, KEY, MCH_ID};
+use paydesk::wxpay::error::TransportKind;
+use paydesk::wxpay::{
+    Action, ApiKey, ClientConfig, Merchant, Notification, RetryPolicy, SignType, TradeState,
+    UnifiedOrder, WxClient, WxError, xml,
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+type Fields = BTreeMap<String, String>;
+
+/// The signature, computed here from the reference's rule (§2.1) with the digest crates directly.
+fn indep_sign(p: &Fields, key: &str, hmac: bool) -> String {
+    let mut pairs: Vec<(&String, &String)> = p
+        .iter()
+        .filter(|(k, v)| k.as_str() != "sign" && !v.is_empty())
+        .collect();
+    pairs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut s: String = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    s.push_str("&key=");
+    s.push_str(key);
+    let digest: Vec<u8> = if hmac {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(s.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    } else {
+        Md5::digest(s.as_bytes()).to_vec()
+    };
+    digest.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// Check a received body's signature independently; the algorithm follows the sign's length.
+fn assert_signed(p: &Fields) {
+    let sign = p.get("sign").expect("a sign field");
+    let hmac = match sign.len() {
+        32 => false,
+        64 => true,
+        n => panic!("sign of length {n}"),
+    };
+    assert_eq!(
+        &indep_sign(p, KEY, hmac),
+        sign,
+        "independent signature check: {p:?}"
+    );
+}
+
+fn fields(pairs: &[(&str, &str)]) -> Fields {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A request body built and signed here, without the crate's encoder or signer.
+fn raw_xml(p: &Fields) -> String {
+    let mut s = String::from("<xml>");
+    for (k, v) in p {
+        s.push_str(&format!("<{k}><![CDATA[{v}]]></{k}>"));
+    }
+    s.push_str("</xml>");
+    s
+}
+
+fn signed(mut p: Fields, hmac: bool) -> String {
+    if hmac {
+        p.insert("sign_type".into(), "HMAC-SHA256".into());
+    }
+    let s = indep_sign(&p, KEY, hmac);
+    p.insert("sign".into(), s);
+    raw_xml(&p)
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 5, 20, 4, 30, 0).unwrap()
+}
+
+/// The business fields of a valid NATIVE unifiedorder, created at `now` and open 10 minutes.
+fn uo_fields(out_trade_no: &str, now: DateTime<Utc>) -> Fields {
+    fields(&[
+        ("appid", APPID),
+        ("mch_id", MCH_ID),
+        ("nonce_str", "5K8264ILTKCH16CQ2502SI8ZNMTM67VS"),
+        ("body", "小张南山店-超市"),
+        ("out_trade_no", out_trade_no),
+        ("fee_type", "CNY"),
+        ("total_fee", "1288"),
+        ("spbill_create_ip", "127.0.0.1"),
+        ("time_start", &format_wx(now)),
+        (
+            "time_expire",
+            &format_wx(now + chrono::Duration::minutes(10)),
+        ),
+        ("notify_url", "http://127.0.0.1:9/notify"),
+        ("trade_type", "NATIVE"),
+        ("product_id", "SKU-0001"),
+    ])
+}
+
+async fn raw_post(base: &str, path: &str, method: reqwest::Method, body: Vec<u8>) -> (u16, String) {
+    let resp = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .request(method, format!("{base}{path}"))
+        .body(body)
+        .send()
+        .await
+        .expect("sandbox reachable");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap())
+}
+
+/// POST a raw body; the answer's fields.
+async fn call_raw(base: &str, path: &str, body: impl Into<Vec<u8>>) -> Fields {
+    let (status, text) = raw_post(base, path, reqwest::Method::POST, body.into()).await;
+    assert_eq!(status, 200, "{text}");
+    xml::decode(text.as_bytes()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn assert_protocol_fail(p: &Fields, msg: &str) {
+    assert_eq!(
+        p.get("return_code").map(String::as_str),
+        Some("FAIL"),
+        "{p:?}"
+    );
+    assert_eq!(p.get("return_msg").map(String::as_str), Some(msg), "{p:?}");
+    assert!(
+        !p.contains_key("sign"),
+        "a FAIL answer carries no sign: {p:?}"
+    );
+}
+
+fn assert_business_fail(p: &Fields, code: &str) {
+    assert_eq!(p["return_code"], "SUCCESS", "{p:?}");
+    assert_eq!(p["result_code"], "FAIL", "{p:?}");
+    assert_eq!(p["err_code"], code, "{p:?}");
+    assert!(!p.contains_key("sign_type"), "{p:?}");
+    assert_signed(p);
+}
+
+fn config(clock: &ManualClock) -> SandboxConfig {
+    SandboxConfig {
+        clock: Arc::new(clock.clone()),
+        notify_time_scale: 0.0001,
+        ..SandboxConfig::default()
+    }
+}
+
+fn localhost() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+async fn start(config: SandboxConfig) -> Sandbox {
+    Sandbox::start(config, localhost())
+        .await
+        .expect("sandbox starts")
+}
+
+fn merchant(sign_type: SignType) -> Merchant {
+    Merchant {
+        appid: APPID.into(),
+        mch_id: MCH_ID.into(),
+        key: ApiKey::new(KEY),
+        sign_type,
+    }
+}
+
+const FAST: RetryPolicy = RetryPolicy {
+    attempts: 1,
+    base_delay: Duration::from_millis(1),
+    max_delay: Duration::from_millis(5),
+};
+
+fn client_with(
+    merchant: Merchant,
+    primary: &str,
+    backup: Option<String>,
+    retry: RetryPolicy,
+) -> WxClient {
+    let mut cfg = ClientConfig::new(primary, backup);
+    cfg.retry = retry;
+    cfg.connect_timeout = Duration::from_secs(2);
+    cfg.read_timeout = Duration::from_secs(5);
+    WxClient::new(merchant, cfg).unwrap()
+}
+
+fn client(sandbox: &Sandbox, sign_type: SignType) -> WxClient {
+    client_with(merchant(sign_type), &sandbox.base_url(), None, FAST)
+}
+
+fn order(out_trade_no: &str, fee: i64, now: DateTime<Utc>, notify_url: &str) -> UnifiedOrder {
+    UnifiedOrder {
+        out_trade_no: out_trade_no.into(),
+        body: "小张南山店-超市".into(),
+        total_fee: Fen::new(fee).unwrap(),
+        spbill_create_ip: "127.0.0.1".into(),
+        notify_url: notify_url.into(),
+        product_id: "SKU-0001".into(),
+        device_info: Some("POS-001".into()),
+        time_start: now,
+        time_expire: now + chrono::Duration::minutes(10),
+    }
+}
+
+const NOWHERE: &str = "http://127.0.0.1:9/notify";
+
+/// Wait (at most 10 s, a hang guard) until `cond` holds.
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A merchant's notify endpoint: records every POST and answers from a script (then SUCCESS).
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<(Instant, Vec<u8>)>>>,
+}
+
+impl Receiver {
+    /// `script[i]` is the (status, body) of the i-th answer; after it, the official SUCCESS reply.
+    async fn start(script: Vec<(u16, &'static str)>) -> (Receiver, String) {
+        use axum::body::Bytes;
+        use axum::http::StatusCode;
+        let rec = Receiver::default();
+        let got = Arc::clone(&rec.got);
+        let script = Arc::new(script);
+        let app = axum::Router::new().route(
+            "/notify",
+            axum::routing::post(move |body: Bytes| {
+                let got = Arc::clone(&got);
+                let script = Arc::clone(&script);
+                async move {
+                    let n = {
+                        let mut g = got.lock().unwrap();
+                        g.push((Instant::now(), body.to_vec()));
+                        g.len() - 1
+                    };
+                    let (status, reply) = script
+                        .get(n)
+                        .copied()
+                        .unwrap_or((200, paydesk::wxpay::api::NOTIFY_SUCCESS));
+                    (StatusCode::from_u16(status).unwrap(), reply)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(localhost()).await.unwrap();
+        let url = format!("http://{}/notify", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (rec, url)
+    }
+
+    fn count(&self) -> usize {
+        self.got.lock().unwrap().len()
+    }
+
+    fn bodies(&self) -> Vec<Vec<u8>> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
+    fn first_at(&self) -> Option<Instant> {
+        self.got.lock().unwrap().first().map(|(t, _)| *t)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Signatures
+
+#[test]
+fn independent_signer_matches_reference_vector_v1() {
+    let p = fields(&[
+        ("appid", "wxd930ea5d5a258f4f"),
+        ("mch_id", "10000100"),
+        ("device_info", "1000"),
+        ("body", "test"),
+        ("nonce_str", "ibuaiVcKdpRxkhJA"),
+    ]);
+    assert_eq!(
+        indep_sign(&p, KEY, false),
+        "9A0A8659F005D6984697E2CA0A9CF3B7"
+    );
+    assert_eq!(
+        indep_sign(&p, KEY, true),
+        "6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6"
+    );
+}
+
+#[tokio::test]
+async fn answers_are_signed_with_the_request_algorithm_and_verify_independently() {
+    let clock = ManualClock::new(t0());
+    let sb = start(config(&clock)).await;
+    let base = sb.base_url();
+    for (no, hmac) in [("SIGNMD5001", false), ("SIGNHMAC001", true)] {
+        let p = call_raw(
+            &base,
+            "/pay/unifiedorder",
+            signed(uo_fields(no, t0()), hmac),
+        )
+        .await;
+        assert_eq!(p["return_code"], "SUCCESS", "{p:?}");
+        assert_eq!(p["result_code"], "SUCCESS", "{p:?}");
+        assert_eq!(p["sign"].len(), if hmac { 64 } else { 32 });
+        assert!(!p.contains_key("sign_type"), "answers carry no sign_type");
+        assert_signed(&p);
+        assert_eq!(p["appid"], APPID);
+        assert_eq!(p["mch_id"], MCH_ID);
+        assert!(!p.contains_key("device_info"), "none was sent");
+        assert_eq!(p["trade_type"], "NATIVE");
+        let pr = p["code_url"]
+            .strip_prefix("weixin://wxpay/bizpayurl?pr=")
+            .expect("live code_url shape");
+        assert_eq!(pr.len(), 7);
+        assert!(pr.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert!(p["prepay_id"].starts_with("wx20240520123000"));
+
+        let q = fields(&[
+            ("appid", APPID),
+            ("mch_id", MCH_ID),
+            ("nonce_str", "ec2316275641faa3aacf3cc599e8730f"),
+            ("out_trade_no", no),
+        ]);
+        let a = call_raw(&base, "/pay/orderquery", signed(q, hmac)).await;
+        assert_eq!(a["trade_state"], "NOTPAY");
+        assert_eq!(a["trade_state_desc"], "订单未支付");
+        assert_eq!(a["sign"].len(), if hmac { 64 } else { 32 });
+        assert_signed(&a);
+    }
+    sb.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The three endpoints through the protocol client
+
+#[tokio::test]
+async fn order_lifecycle_through_the_client_md5_and_hmac() {
+    let clock = ManualClock::new(t0());
+    let sb = start(config(&clock)).await;
+    for (no, st) in [
+        ("LIFEMD5001", SignType::Md5),
+        ("LIFEHMAC01", SignType::HmacSha256),
+    ] {
+        let c = client(&sb, st);
+        let now = clock_now(&clock);
+        let created = c
+            .unified_order(&order(no, 1288, now, NOWHERE))
+            .await
+            .unwrap();
+        assert!(created.code_url.starts_with("weixin://wxpay/bizpayurl?pr="));
+        let snap = sb.order(no).unwrap();
+        assert_eq!(snap.code_url, created.code_url);
+        assert_eq!(snap.total_fee, Fen::new(1288).unwrap());
+        assert_eq!(snap.sign_type, st);
+        assert_eq!(snap.created_at, now);
+        assert_eq!(snap.time_expire, now + chrono::Duration::minutes(10));
+        assert_eq!(snap.notify_url, NOWHERE);
+
+        assert_eq!(
+            c.order_query(no).await.unwrap().trade_state,
+            TradeState::NotPay
+        );
+        sb.customer(&created.code_url, CustomerAction::Scan)
+            .await
+            .unwrap();
+        assert_eq!(
+            c.order_query(no).await.unwrap().trade_state,
+            TradeState::UserPaying
+        );
+        clock.advance(chrono::Duration::seconds(95));
+        sb.customer(no, CustomerAction::Pay).await.unwrap();
+        let q = c.order_query(no).await.unwrap();
+        assert_eq!(q.trade_state, TradeState::Success);
+        assert_eq!(q.trade_state_desc.as_deref(), Some("支付成功"));
+        let pay = q.payment.clone().unwrap();
+        assert_eq!(pay.transaction_id.len(), 28);
+        assert!(pay.transaction_id.starts_with("4200002000"));
+        assert!(pay.transaction_id.bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(pay.total_fee, Fen::new(1288).unwrap());
+        assert_eq!(pay.cash_fee, Some(Fen::new(1288).unwrap()));
+        assert_eq!(pay.bank_type.as_deref(), Some("OTHERS"));
+        assert!(pay.openid.as_deref().is_some_and(|o| o.starts_with('o')));
+        assert_eq!(pay.time_end, Some(now + chrono::Duration::seconds(95)));
+        assert_eq!(
+            q.raw["time_end"],
+            format_wx(now + chrono::Duration::seconds(95))
+        );
+        assert_eq!(q.raw["fee_type"], "CNY");
+        assert_eq!(q.raw["trade_type"], "NATIVE");
+        assert_eq!(q.raw["is_subscribe"], "N");
+        assert_eq!(q.raw["device_info"], "POS-001");
+        let snap = sb.order(no).unwrap();
+        assert_eq!(snap.trade_state, TradeState::Success);
+        assert_eq!(
+            snap.transaction_id.as_deref(),
+            Some(pay.transaction_id.as_str())
+        );
+
+        // Query by transaction_id too (it wins over out_trade_no).
+        let by_txn = c
+            .call(
+                "/pay/orderquery",
+                || {
+                    let mut p = paydesk::wxpay::Params::new();
+                    p.insert("appid".into(), APPID.into());
+                    p.insert("mch_id".into(), MCH_ID.into());
+                    p.insert("nonce_str".into(), "n1".into());
+                    p.insert("transaction_id".into(), pay.transaction_id.clone());
+                    p.insert("out_trade_no".into(), "SOMETHINGELSE".into());
+                    p
+                },
+                FAST,
+            )
+            .await
+            .unwrap();
+        assert_eq!(by_txn["out_trade_no"], no);
+
+        let err = c.close_order(no).await.unwrap_err();
+        assert_eq!(err.err_code(), Some("ORDERPAID"));
+        assert_eq!(err.action(), Action::TreatAsPaid);
+    }
+    assert_eq!(sb.orders().len(), 2);
+    assert_eq!(
+        sb.order("LIFEMD5001")
+            .unwrap()
+            .time_end
+            .map(format_wx)
+            .as_deref(),
+        Some("20240520123135")
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn payment_failure_and_unknown_orders() {
+    let clock = ManualClock::new(t0());
+    let sb = start(config(&clock)).await;
+    let c = client(&sb, SignType::Md5);
+    c.unified_order(&order("FAILPAY001", 500, t0(), NOWHERE))
+        .await
+        .unwrap();
+    sb.customer("FAILPAY001", CustomerAction::Fail)
+        .await
+        .unwrap();
+    let q = c.order_query("FAILPAY001").await.unwrap();
+    assert_eq!(q.trade_state, TradeState::PayError);
+    assert!(q.payment.is_none());
+    assert!(matches!(
+        sb.customer("FAILPAY001", CustomerAction::Pay).await,
+        Err(SandboxError::NotPayable { ref state, .. }) if state == "PAYERROR"
+    ));
+    // No notification for a failed payment.
+    assert_eq!(sb.order("FAILPAY001").unwrap().notify_attempts, 0);
+
+    let err = c.order_query("NOSUCHORDER1").await.unwrap_err();
+    assert_eq!(err.err_code(), Some("ORDERNOTEXIST"));
+    let err = c.close_order("NOSUCHORDER1").await.unwrap_err();
+    assert_eq!(err.err_code(), Some("ORDERNOTEXIST"));
+    assert!(matches!(
+        sb.customer("NOSUCHORDER1", CustomerAction::Pay).await,
+        Err(SandboxError::UnknownOrder(_))
+    ));
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn closeorder_rules() {
+    let clock = ManualClock::new(t0());
+    let sb = start(config(&clock)).await;
+    let c = client(&sb, SignType::Md5);
+    c.unified_order(&order("CLOSE00001", 100, t0(), NOWHERE))
+        .await
+        .unwrap();
+    // Within 5 minutes of creation: refused, and the client's advice is to query.
+    let err = c.close_order("CLOSE00001").await.unwrap_err();
+    assert_eq!(err.err_code(), Some("TRADE_STATE_ERROR"));
+    assert_eq!(err.action(), Action::Query);
+    assert!(err.to_string().contains("最短调用时间间隔为5分钟"));
+    assert_eq!(
+        c.order_query("CLOSE00001").await.unwrap().trade_state,
+        TradeState::NotPay
+    );
+
+    clock.advance(chrono::Duration::minutes(5));
+    c.close_order("CLOSE00001").await.unwrap();
+    assert_eq!(
+        c.order_query("CLOSE00001").await.unwrap().trade_state,
+        TradeState::Closed
+    );
+    // Closing again answers ORDERCLOSED, which the client treats as success.
+    let raw = call_raw(
+        &sb.base_url(),
+        "/pay/closeorder",
+        signed(
+            fields(&[
+                ("appid", APPID),
+                ("mch_id", MCH_ID),
+                ("nonce_str", "x1"),
+                ("out_trade_no", "CLOSE00001"),
+            ]),
+            false,
+        ),
+    )
+    .await;
+    assert_business_fail(&raw, "ORDERCLOSED");
+    c.close_order("CLOSE00001").await.unwrap();
+    // A closed order cannot be paid.
+    assert!(matches!(
+        sb.customer("CLOSE00001", CustomerAction::Pay).await,
+        Err(SandboxError::NotPayable { ref state, .. }) if state == "CLOSED"
+    ));
+    sb.shutdown().await;
+
+    // Demo mode: close at once.
+    let sb = start(SandboxConfig {
+        close_min_age: Duration::ZERO,
+        ..config(&clock)
+    })
+    .await;
+    let c = client(&sb, SignType::Md5);
+    c.unified_order(&order("CLOSE00002", 100, clock_now(&clock), NOWHERE))
+        .await
+        .unwrap();
+    c.close_order("CLOSE00002").await.unwrap();
+    assert_eq!(
+        sb.order("CLOSE00002").unwrap().trade_state,
+        TradeState::Closed
+    );
+    sb.shutdown().await;
+}
+
+fn clock_now(c: &ManualClock) -> DateTime<Utc> {
+    use paydesk::clock::Clock;
+    c.now()
+}
+
+#[tokio::test]
+async fn re_entry() {
+    let clock = ManualClock::new(t0());
+    let sb = start(config(&clock)).await;
+    let c = client(&sb, SignType::Md5);
+    let o = order("REENTRY001", 1288, t0(), NOWHERE);
+    let first = c.unified_order(&o).await.unwrap();
+    // Identical parameters (new nonce, later, even with another algorithm): the same order.
+    clock.advance(chrono::Duration::minutes(6));
+    let again = c.unified_order(&o).await.unwrap();
+    assert_eq!(again.code_url, first.code_url);
+    assert_eq!(again.prepay_id, first.prepay_id);
+    let hmac = client(&sb, SignType::HmacSha256)
+        .unified_order(&o)
+        .await
+        .unwrap();
+    assert_eq!(hmac.code_url, first.code_url);
+    assert_eq!(sb.orders().len(), 1);
+
+    // Different parameters: INVALID_REQUEST.
+    for changed in [
+        UnifiedOrder {
+            total_fee: Fen::new(1289).unwrap(),
+            ..o.clone()
+        },
+        UnifiedOrder {
+            body: "别的".into(),
+            ..o.clone()
+        },
+        UnifiedOrder {
+            time_expire: o.time_expire + chrono::Duration::minutes(1),
+            ..o.clone()
+        },
+    ] {
+        let err = c.unified_order(&changed).await.unwrap_err();
+        assert_eq!(err.err_code(), Some("INVALID_REQUEST"), "{err}");
+    }
+
+    // After payment: ORDERPAID.
+    sb.customer(&first.code_url, CustomerAction::Pay)
+        .await
+        .unwrap();
+    let err = c.unified_order(&o).await.unwrap_err();
+    assert_eq!(err.err_code(), Some("ORDERPAID"));
+
+    // After close: ORDERCLOSED.
+    let o2 = order("REENTRY002", 100, clock_now(&clock), NOWHERE);
+    c.unified_order(&o2).await.unwrap();
+    clock.advance(chrono::Duration::minutes(5));
+    c.close_order("REENTRY002").await.unwrap();
+    let err = c.unified_order(&o2).await.unwrap_err();
+    assert_eq!(err.err_code(), Some("ORDERCLOSED"));
+    assert_eq!(err.action(), Action::NewOutTradeNo);
+
+    // After expiry (not closed): ORDERCLOSED too.
+    let o3 = order("REENTRY003", 100, clock_now(&clock), NOWHERE);
+    c.unified_order(&o3).await.unwrap();
+    clock.advance(chrono::Duration::minutes(11));
+    let err = c.unified_order(&o3).await.unwrap_err();
+    assert_eq!(err.err_code(), Some("ORDERCLOSED"));
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn expiry_blocks_payment_and_query_says_notpay() {
+    let clock = ManualClock::new(t0());
+    let sb = start(config(&clock)).await;
+    let c = client(&sb, SignType::Md5);
+    let created = c
+        .unified_order(&order("EXPIRE0001", 100, t0(), NOWHERE))
+        .await
+        .unwrap();
+    sb.customer(&created.code_url, CustomerAction::Scan)
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::minutes(9));
+    assert!(!sb.order("EXPIRE0001").unwrap().expired);
+    clock.advance(chrono::Duration::minutes(1));
+    let snap = sb.order("EXPIRE0001").unwrap();
+    assert!(snap.expired);
+    assert!(matches!(
+        sb.customer(&created.code_url, CustomerAction::Pay).await,
+        Err(SandboxError::Expired(ref n)) if n == "EXPIRE0001"
+    ));
+    // Expiry alone does not close the order: NOTPAY until the merchant closes it.
+    assert_eq!(
+        c.order_query("EXPIRE0001").await.unwrap().trade_state,
+        TradeState::NotPay
+    );
+    c.close_order("EXPIRE0001").await.unwrap();
+    assert_eq!(
+        c.order_query("EXPIRE0001").await.unwrap().trade_state,
+        TradeState::Closed
+    );
+    sb.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Refusals
+
+#[tokio::test]
+async fn protocol_level_refusals_carry_no_sign() {
+    let clock = ManualClock::new(t0());
+    let sb = start(config(&clock)).await;
+    let base = sb.base_url();
+
+    for method in [reqwest::Method::GET, reqwest::Method::PUT] {
+        let (status, text) = raw_post(&base, "/pay/unifiedorder", method, Vec::new()).await;
+        assert_eq!(status, 200);
+        assert_protocol_fail(
+            &xml::decode(text.as_bytes()).unwrap(),
+            "REQUIRE_POST_METHOD",
+        );
+    }
+    assert_protocol_fail(
+        &call_raw(&base, "/pay/orderquery", "").await,
+        "POST_DATA_EMPTY",
+    );
+    assert_protocol_fail(
+        &call_raw(
+            &base,
+            "/pay/orderquery",
+            b"<xml><a>\xff\xfe</a></xml>".to_vec(),
+        )
+        .await,
+        "NOT_UTF8",
+    );
+    for bad in [
+        "<xml><appid>wx",
+        "not xml",
+        "<root><a>1</a></root>",
+        "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><xml><a>&e;</a></xml>",
+    ] {
+        assert_protocol_fail(
+            &call_raw(&base, "/pay/unifiedorder", bad).await,
+            "XML格式错误",
+        );
+    }
+
+    // A wrong signature, a wrong key, HMAC without sign_type (checked as MD5), no sign at all.
+    let mut tampered = uo_fields("BADSIGN001", t0());
+    let s = indep_sign(&tampered, KEY, false);
+    tampered.insert("sign".into(), s);
+    tampered.insert("total_fee".into(), "1".into());
+    assert_protocol_fail(
+        &call_raw(&base, "/pay/unifiedorder", raw_xml(&tampered)).await,
+        "签名错误",
+    );
+    let mut wrong_key = uo_fields("BADSIGN002", t0());
+    let s = indep_sign(&wrong_key, "00000000000000000000000000000000", false);
+    wrong_key.insert("sign".into(), s);
+    assert_protocol_fail(
+        &call_raw(&base, "/pay/unifiedorder", raw_xml(&wrong_key)).await,
+        "签名错误",
+    );
+    let mut hmac_no_type = uo_fields("BADSIGN003", t0());
+    let s = indep_sign(&hmac_no_type, KEY, true);
+    hmac_no_type.insert("sign".into(), s);
+    assert_protocol_fail(
+        &call_raw(&base, "/pay/unifiedorder", raw_xml(&hmac_no_type)).await,
+        "签名错误",
+    );
+    assert_protocol_fail(
+        &call_raw(
+            &base,
+            "/pay/unifiedorder",
+            raw_xml(&uo_fields("BADSIGN004", t0())),
+        )
+        .await,
+        "签名错误",
+    );
+    assert!(sb.orders().is_empty());
+
+    // The client sees a wrong key as a protocol refusal to fix in the configuration.
+    let wrong = Merchant {
+        key: ApiKey::new("11111111111111111111111111111111"),
+        ..merchant(SignType::Md5)
+    };
+    let err = client_with(wrong, &base, None, FAST)
+        .order_query("BADSIGN001")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        WxError::Protocol {
+            msg: "签名错误".into()
+        }
+    );
+    assert_eq!(err.action(), Action::FixConfig);
+
+    // time_expire less than 5 minutes after the gateway's now (Beijing time).
+    let mut short = uo_fields("SHORTEXP01", t0());
+    short.insert(
+        "time_expire".into(),
+        format_wx(t0() + chrono::Duration::seconds(299)),
+    );
+    assert_protocol_fail(
+        &call_raw(&base, "/pay/unifiedorder", signed(short.clone(), false)).await,
+        "time_expire时间过短，刷卡至少1分钟，其他5分钟",
+    );
+    short.insert(
+        "time_expire".into(),
+        format_wx(t0() + chrono::Duration::seconds(300)),
+    );
+    let ok = call_raw(&base, "/pay/unifiedorder", signed(short, false)).await;
+    assert_eq!(ok["result_code"], "SUCCESS", "{ok:?}");
+
+    // Unknown paths are not the gateway's.
+    let (status, _) = raw_post(
+        &base,
+        "/pay/nosuch",
+        reqwest::Method::POST,
+        b"<xml></xml>".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn business_refusals_are_signed() {
+    let clock = ManualClock::new(t0());
+    let sb = start(config(&clock)).await;
+    let base = sb.base_url();
+    let uo = |change: &dyn Fn(&mut Fields)| {
+        let mut f = uo_fields("PARAMS0001", t0());
+        change(&mut f);
+        signed(f, false)
+    };
+
+    for missing in [
+        "appid",
+        "mch_id",
+        "nonce_str",
+        "body",
+        "out_trade_no",
+        "total_fee",
+        "spbill_create_ip",
+        "notify_url",
+        "trade_type",
+    ] {
+        let p = call_raw(
+            &base,
+            "/pay/unifiedorder",
+            uo(&|f| {
+                f.remove(missing);
+            }),
+        )
+        .await;
+        assert_business_fail(&p, "LACK_PARAMS");
+        assert!(p["err_code_des"].contains(missing), "{p:?}");
+    }
+    let q = call_raw(
+        &base,
+        "/pay/orderquery",
+        signed(
+            fields(&[("appid", APPID), ("mch_id", MCH_ID), ("nonce_str", "x")]),
+            false,
+        ),
+    )
+    .await;
+    assert_business_fail(&q, "LACK_PARAMS");
+
+    let long_body = "中".repeat(43); // 129 bytes
+    let cases: Vec<(&str, String)> = vec![
+        ("total_fee", "0".into()),
+        ("total_fee", "-5".into()),
+        ("total_fee", "12.5".into()),
+        ("total_fee", "abc".into()),
+        ("trade_type", "JSAPI".into()),
+        ("product_id", String::new()),
+        ("body", long_body),
+        ("out_trade_no", "12345".into()),
+        ("out_trade_no", "订单号123456".into()),
+        ("out_trade_no", "x".repeat(33)),
+        ("time_expire", "2024-05-20 12:40".into()),
+        ("time_start", "20241340123000".into()),
+        ("fee_type", "USD".into()),
+        ("notify_url", "https://x.example/notify?id=1".into()),
+    ];
+    for (field, value) in &cases {
+        let p = call_raw(
+            &base,
+            "/pay/unifiedorder",
+            uo(&|f| {
+                f.insert(field.to_string(), value.clone());
+            }),
+        )
+        .await;
+        assert_business_fail(&p, "PARAM_ERROR");
+    }
+    // 127 bytes of body and the full out_trade_no charset are fine.
+    let p = call_raw(
+        &base,
+        "/pay/unifiedorder",
+        uo(&|f| {
+            f.insert("body".into(), format!("{}a", "中".repeat(42)));
+            f.insert("out_trade_no".into(), "a|b*c-d_e1".into());
+        }),
+    )
+    .await;
+    assert_eq!(p["result_code"], "SUCCESS", "{p:?}");
+    assert_signed(&p);
+
+    // Unknown merchant identities, through the client (same key, so it reads the business error).
+    let cases = [
+        (
+            Merchant {
+                mch_id: "1900000109".into(),
+                ..merchant(SignType::Md5)
+            },
+            "MCHID_NOT_EXIST",
+        ),
+        (
+            Merchant {
+                appid: "wx1234567890abcdef".into(),
+                ..merchant(SignType::Md5)
+            },
+            "APPID_MCHID_NOT_MATCH",
+        ),
+        (
+            Merchant {
+                appid: "not-an-appid".into(),
+                ..merchant(SignType::HmacSha256)
+            },
+            "APPID_NOT_EXIST",
+        ),
+    ];
+    for (m, code) in cases {
+        let err = client_with(m, &base, None, FAST)
+            .unified_order(&order("IDENTITY01", 100, t0(), NOWHERE))
+            .await
+            .unwrap_err();
+        assert_eq!(err.err_code(), Some(code), "{err}");
+        assert_eq!(err.action(), Action::FixConfig);
+    }
+    assert!(sb.order("IDENTITY01").is_none());
+    sb.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Notifications
+
+#[tokio::test]
+async fn notification_retries_until_acknowledged() {
+    let clock = ManualClock::new(t0());
+    let sb = start(config(&clock)).await;
+    // Not acknowledgements: HTTP 500 (even with a SUCCESS body), plain "success", a FAIL reply.
+    let (rx, url) = Receiver::start(vec![
+        (500, paydesk::wxpay::api::NOTIFY_SUCCESS),
+        (200, "success"),
+        (200, "<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[busy]]></return_msg></xml>"),
+    ])
+    .await;
+    let c = client(&sb, SignType::Md5);
+    let created = c
+        .unified_order(&order("NOTIFY0001", 1288, t0(), &url))
+        .await
+        .unwrap();
+    sb.customer(&created.code_url, CustomerAction::Pay)
+        .await
+        .unwrap();
+    eventually("acknowledged", || {
+        sb.order("NOTIFY0001").unwrap().notify_acked
+    })
+    .await;
+    let snap = sb.order("NOTIFY0001").unwrap();
+    assert_eq!(snap.notify_attempts, 4);
+    assert_eq!(snap.notify_posts, 4);
+    // Nothing more after the acknowledgement.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(rx.count(), 4);
+
+    let bodies = rx.bodies();
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "every retry sends the same notification"
+    );
+    let p = xml::decode(&bodies[0]).unwrap();
+    assert_signed(&p);
+    assert_eq!(p["sign"].len(), 32);
+    assert!(!p.contains_key("sign_type"));
+    for (k, v) in [
+        ("return_code", "SUCCESS"),
+        ("result_code", "SUCCESS"),
+        ("appid", APPID),
+        ("mch_id", MCH_ID),
+        ("out_trade_no", "NOTIFY0001"),
+        ("total_fee", "1288"),
+        ("cash_fee", "1288"),
+        ("fee_type", "CNY"),
+        ("trade_type", "NATIVE"),
+        ("bank_type", "OTHERS"),
+        ("is_subscribe", "N"),
+        ("device_info", "POS-001"),
+        ("time_end", "20240520123000"),
+    ] {
+        assert_eq!(p.get(k).map(String::as_str), Some(v), "{k} in {p:?}");
+    }
+    assert_eq!(Some(&p["transaction_id"]), snap.transaction_id.as_ref());
+    assert_eq!(Some(&p["openid"]), snap.openid.as_ref());
+    let n = Notification::parse(&bodies[0], &merchant(SignType::Md5)).unwrap();
+    assert_eq!(n.out_trade_no, "NOTIFY0001");
+    assert_eq!(n.payment.total_fee, Fen::new(1288).unwrap());
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn hmac_orders_get_hmac_notifications_with_sign_type() {
+    let clock = ManualClock::new(t0());
+    let sb = start(config(&clock)).await;
+    let (rx, url) = Receiver::start(vec![]).await;
+    let c = client(&sb, SignType::HmacSha256);
+    c.unified_order(&order("NOTIFYHMAC", 1, t0(), &url))
+        .await
+        .unwrap();
+    sb.customer("NOTIFYHMAC", CustomerAction::Pay)
+        .await
+        .unwrap();
+    eventually("acknowledged", || {
+        sb.order("NOTIFYHMAC").unwrap().notify_acked
+    })
+    .await;
+    assert_eq!(sb.order("NOTIFYHMAC").unwrap().notify_attempts, 1);
+    let p = xml::decode(&rx.bodies()[0]).unwrap();
+    assert_eq!(p["sign_type"], "HMAC-SHA256");
+    assert_eq!(p["sign"].len(), 64);
+    assert_signed(&p);
+    let n = Notification::parse(&rx.bodies()[0], &merchant(SignType::HmacSha256)).unwrap();
+    assert_eq!(n.sign_type, SignType::HmacSha256);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn notification_gives_up_after_the_live_schedule() {
+    let clock = ManualClock::new(t0());
+    // 24 h × 1e-6 ≈ 87 ms.
+    let sb = start(SandboxConfig {
+        notify_time_scale: 0.000_001,
+        ..config(&clock)
+    })
+    .await;
+    let fail = "<xml><return_code><![CDATA[FAIL]]></return_code></xml>";
+    let (rx, url) = Receiver::start(vec![(200, fail); 40]).await;
+    client(&sb, SignType::Md5)
+        .unified_order(&order("GIVEUP0001", 1, t0(), &url))
+        .await
+        .unwrap();
+    sb.customer("GIVEUP0001", CustomerAction::Pay)
+        .await
+        .unwrap();
+    eventually("16 attempts", || rx.count() == 16).await;
+    assert_eq!(paydesk::sandbox::NOTIFY_SCHEDULE.len(), 15);
+    assert_eq!(
+        paydesk::sandbox::NOTIFY_SCHEDULE.iter().sum::<Duration>(),
+        Duration::from_secs(24 * 3600 + 4 * 60)
+    );
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(rx.count(), 16);
+    let snap = sb.order("GIVEUP0001").unwrap();
+    assert_eq!((snap.notify_attempts, snap.notify_acked), (16, false));
+    sb.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Faults
+
+#[tokio::test]
+async fn fault_drop_notify() {
+    let clock = ManualClock::new(t0());
+    let sb = start(SandboxConfig {
+        notify_time_scale: 0.000_001,
+        faults: Faults {
+            drop_notify: 1.0,
+            ..Faults::default()
+        },
+        ..config(&clock)
+    })
+    .await;
+    let (rx, url) = Receiver::start(vec![]).await;
+    client(&sb, SignType::Md5)
+        .unified_order(&order("DROP000001", 1, t0(), &url))
+        .await
+        .unwrap();
+    sb.customer("DROP000001", CustomerAction::Pay)
+        .await
+        .unwrap();
+    eventually("every slot dropped", || {
+        sb.order("DROP000001").unwrap().notify_dropped == 16
+    })
+    .await;
+    let snap = sb.order("DROP000001").unwrap();
+    assert_eq!(
+        (snap.notify_attempts, snap.notify_posts, snap.notify_acked),
+        (0, 0, false)
+    );
+    assert_eq!(rx.count(), 0);
+    // The merchant still learns the truth by querying.
+    let q = client(&sb, SignType::Md5)
+        .order_query("DROP000001")
+        .await
+        .unwrap();
+    assert_eq!(q.trade_state, TradeState::Success);
+
+    // Half dropped, seeded: the first delivered attempt is acknowledged.
+    sb.set_faults(Faults {
+        drop_notify: 0.5,
+        seed: 7,
+        ..Faults::default()
+    });
+    client(&sb, SignType::Md5)
+        .unified_order(&order("DROP000002", 1, t0(), &url))
+        .await
+        .unwrap();
+    sb.customer("DROP000002", CustomerAction::Pay)
+        .await
+        .unwrap();
+    eventually("acknowledged", || {
+        sb.order("DROP000002").unwrap().notify_acked
+    })
+    .await;
+    let snap = sb.order("DROP000002").unwrap();
+    assert_eq!(snap.notify_attempts, 1);
+    assert_eq!(rx.count(), 1);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_duplicate_notify() {
+    let clock = ManualClock::new(t0());
+    let sb = start(SandboxConfig {
+        faults: Faults {
+            duplicate_notify: 1.0,
+            ..Faults::default()
+        },
+        ..config(&clock)
+    })
+    .await;
+    let (rx, url) = Receiver::start(vec![]).await;
+    client(&sb, SignType::Md5)
+        .unified_order(&order("DUPL000001", 1, t0(), &url))
+        .await
+        .unwrap();
+    sb.customer("DUPL000001", CustomerAction::Pay)
+        .await
+        .unwrap();
+    eventually("acknowledged", || {
+        sb.order("DUPL000001").unwrap().notify_acked
+    })
+    .await;
+    eventually("two posts", || rx.count() == 2).await;
+    let snap = sb.order("DUPL000001").unwrap();
+    assert_eq!((snap.notify_attempts, snap.notify_posts), (1, 2));
+    let b = rx.bodies();
+    assert_eq!(b[0], b[1]);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_notify_delay() {
+    let clock = ManualClock::new(t0());
+    let delay = Duration::from_millis(300);
+    let sb = start(SandboxConfig {
+        faults: Faults {
+            notify_delay: delay,
+            ..Faults::default()
+        },
+        ..config(&clock)
+    })
+    .await;
+    let (rx, url) = Receiver::start(vec![]).await;
+    client(&sb, SignType::Md5)
+        .unified_order(&order("DELAY00001", 1, t0(), &url))
+        .await
+        .unwrap();
+    let paid_at = Instant::now();
+    sb.customer("DELAY00001", CustomerAction::Pay)
+        .await
+        .unwrap();
+    eventually("acknowledged", || {
+        sb.order("DELAY00001").unwrap().notify_acked
+    })
+    .await;
+    assert!(rx.first_at().unwrap() - paid_at >= delay);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_system_error() {
+    let clock = ManualClock::new(t0());
+    let sb = start(SandboxConfig {
+        faults: Faults {
+            system_error: 1.0,
+            ..Faults::default()
+        },
+        ..config(&clock)
+    })
+    .await;
+    let c = client(&sb, SignType::Md5);
+    let err = c
+        .unified_order(&order("SYSERR0001", 1, t0(), NOWHERE))
+        .await
+        .unwrap_err();
+    assert_eq!(err.err_code(), Some("SYSTEMERROR"));
+    assert_eq!(err.action(), Action::RetrySame);
+    // Signed, and nothing was done.
+    let raw = call_raw(
+        &sb.base_url(),
+        "/pay/unifiedorder",
+        signed(uo_fields("SYSERR0001", t0()), false),
+    )
+    .await;
+    assert_business_fail(&raw, "SYSTEMERROR");
+    assert!(sb.order("SYSERR0001").is_none());
+
+    // Half the calls fail, seeded: the client's retries get through.
+    sb.set_faults(Faults {
+        system_error: 0.5,
+        seed: 42,
+        ..Faults::default()
+    });
+    let patient = client_with(
+        merchant(SignType::Md5),
+        &sb.base_url(),
+        None,
+        RetryPolicy {
+            attempts: 12,
+            ..FAST
+        },
+    );
+    patient
+        .unified_order(&order("SYSERR0002", 1, t0(), NOWHERE))
+        .await
+        .unwrap();
+    assert!(sb.order("SYSERR0002").is_some());
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_http_5xx() {
+    let clock = ManualClock::new(t0());
+    let sb = start(SandboxConfig {
+        faults: Faults {
+            http_5xx: 1.0,
+            ..Faults::default()
+        },
+        ..config(&clock)
+    })
+    .await;
+    let err = client(&sb, SignType::Md5)
+        .unified_order(&order("HTTP500001", 1, t0(), NOWHERE))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WxError::Transport {
+                kind: TransportKind::HttpStatus(500),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(sb.order("HTTP500001").is_none());
+    sb.set_faults(Faults::default());
+    client(&sb, SignType::Md5)
+        .unified_order(&order("HTTP500001", 1, t0(), NOWHERE))
+        .await
+        .unwrap();
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_latency() {
+    let clock = ManualClock::new(t0());
+    let latency = Duration::from_millis(250);
+    let sb = start(SandboxConfig {
+        faults: Faults {
+            latency,
+            ..Faults::default()
+        },
+        ..config(&clock)
+    })
+    .await;
+    let c = client(&sb, SignType::Md5);
+    let began = Instant::now();
+    c.unified_order(&order("LATENCY001", 1, t0(), NOWHERE))
+        .await
+        .unwrap();
+    assert!(began.elapsed() >= latency);
+    assert_eq!(sb.faults().latency, latency);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_corrupt_sign() {
+    let clock = ManualClock::new(t0());
+    let sb = start(SandboxConfig {
+        faults: Faults {
+            corrupt_sign: 1.0,
+            ..Faults::default()
+        },
+        ..config(&clock)
+    })
+    .await;
+    for st in [SignType::Md5, SignType::HmacSha256] {
+        let err = client(&sb, st)
+            .unified_order(&order("CORRUPT001", 1, t0(), NOWHERE))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, WxError::Signature(_)), "{err:?}");
+        assert_eq!(err.action(), Action::Query);
+    }
+    // The call itself was processed: only the answer's signature is bad.
+    assert!(sb.order("CORRUPT001").is_some());
+    let raw = call_raw(
+        &sb.base_url(),
+        "/pay/orderquery",
+        signed(
+            fields(&[
+                ("appid", APPID),
+                ("mch_id", MCH_ID),
+                ("nonce_str", "x"),
+                ("out_trade_no", "CORRUPT001"),
+            ]),
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(raw["sign"].len(), 32);
+    assert_ne!(indep_sign(&raw, KEY, false), raw["sign"]);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_refuse_connections_and_failover_to_backup() {
+    let clock = ManualClock::new(t0());
+    let primary = start(config(&clock)).await;
+    let backup = start(config(&clock)).await;
+    let url = primary.base_url();
+
+    // Works, then the port is really closed: connection refused.
+    let c = client(&primary, SignType::Md5);
+    c.unified_order(&order("REFUSE0001", 1, t0(), NOWHERE))
+        .await
+        .unwrap();
+    primary.set_faults(Faults {
+        refuse_connections: true,
+        ..Faults::default()
+    });
+    let err = c.order_query("REFUSE0001").await.unwrap_err();
+    assert!(matches!(err, WxError::Transport { .. }), "{err:?}");
+    let fresh = client(&primary, SignType::Md5);
+    let err = fresh.order_query("REFUSE0001").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WxError::Transport {
+                kind: TransportKind::Connect,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.not_delivered());
+    assert!(
+        tokio::net::TcpStream::connect(primary.local_addr())
+            .await
+            .is_err()
+    );
+
+    // A client with a backup fails over to it.
+    let with_backup = client_with(
+        merchant(SignType::Md5),
+        &url,
+        Some(backup.base_url()),
+        RetryPolicy {
+            attempts: 3,
+            ..FAST
+        },
+    );
+    let created = with_backup
+        .unified_order(&order("FAILOVER01", 1, t0(), NOWHERE))
+        .await
+        .unwrap();
+    assert_eq!(with_backup.current_base(), backup.base_url());
+    assert_eq!(
+        backup.order("FAILOVER01").unwrap().code_url,
+        created.code_url
+    );
+    assert!(primary.order("FAILOVER01").is_none());
+
+    // Switched back on: the same port serves again, with its orders.
+    primary.set_faults(Faults::default());
+    assert_eq!(primary.base_url(), url);
+    let again = client(&primary, SignType::Md5);
+    assert_eq!(
+        again.order_query("REFUSE0001").await.unwrap().trade_state,
+        TradeState::NotPay
+    );
+    primary.shutdown().await;
+    backup.shutdown().await;
+}
+
+#[tokio::test]
+async fn refusing_from_the_start() {
+    let clock = ManualClock::new(t0());
+    let sb = start(SandboxConfig {
+        faults: Faults {
+            refuse_connections: true,
+            ..Faults::default()
+        },
+        ..config(&clock)
+    })
+    .await;
+    let err = client(&sb, SignType::Md5)
+        .order_query("ANYORDER01")
+        .await
+        .unwrap_err();
+    assert!(err.not_delivered(), "{err:?}");
+    sb.set_faults(Faults::default());
+    let err = client(&sb, SignType::Md5)
+        .order_query("ANYORDER01")
+        .await
+        .unwrap_err();
+    assert_eq!(err.err_code(), Some("ORDERNOTEXIST"));
+    sb.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The customer over HTTP
+
+#[tokio::test]
+async fn customer_page_and_endpoint() {
+    let clock = ManualClock::new(t0());
+    let sb = start(config(&clock)).await;
+    let base = sb.base_url();
+    let c = client(&sb, SignType::Md5);
+    let created = c
+        .unified_order(&order("PAGE000001", 1288, t0(), NOWHERE))
+        .await
+        .unwrap();
+    c.unified_order(&order("PAGE000002", 5, t0(), NOWHERE))
+        .await
+        .unwrap();
+    c.unified_order(&order("PAGE000003", 7, t0(), NOWHERE))
+        .await
+        .unwrap();
+
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("utf-8")
+    );
+    let html = page.text().await.unwrap();
+    for text in [
+        "PAGE000001",
+        "12.88",
+        "2024-05-20 12:40:00",
+        "Pay",
+        "支付",
+        "/sandbox/customer",
+    ] {
+        assert!(html.contains(text), "page lacks {text}");
+    }
+
+    // The page's form: pay, then back to the page.
+    let resp = http
+        .post(format!("{base}/sandbox/customer"))
+        .form(&[
+            ("order", "PAGE000001"),
+            ("action", "pay"),
+            ("redirect", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(
+        resp.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/?msg=")
+    );
+    assert_eq!(
+        sb.order("PAGE000001").unwrap().trade_state,
+        TradeState::Success
+    );
+    let html = http
+        .get(format!("{base}/?msg=hello%20%3Cb%3E"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("hello &lt;b&gt;"), "messages are escaped");
+
+    // curl style, by code_url: plain text.
+    let resp = http
+        .post(format!("{base}/sandbox/customer"))
+        .form(&[("order", created.code_url.as_str()), ("action", "fail")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    let resp = http
+        .post(format!("{base}/sandbox/customer"))
+        .form(&[("order", "PAGE000002"), ("action", "dance")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+
+    // remote_customer, as `paydesk sandbox pay` uses it.
+    assert_eq!(
+        remote_customer(&base, "PAGE000002", CustomerAction::Fail)
+            .await
+            .unwrap(),
+        "order PAGE000002: PAYERROR"
+    );
+    assert_eq!(
+        remote_customer(&base, "PAGE000001", CustomerAction::Pay).await,
+        Err(SandboxError::NotPayable {
+            out_trade_no: "PAGE000001".into(),
+            state: "SUCCESS".into()
+        })
+    );
+    assert_eq!(
+        remote_customer(&base, "NOSUCH0001", CustomerAction::Pay).await,
+        Err(SandboxError::UnknownOrder("NOSUCH0001".into()))
+    );
+    clock.advance(chrono::Duration::minutes(10));
+    assert_eq!(
+        remote_customer(&base, "PAGE000003", CustomerAction::Pay).await,
+        Err(SandboxError::Expired("PAGE000003".into()))
+    );
+    let html = http
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("No open orders"),
+        "expired orders are not open"
+    );
+    sb.shutdown().await;
+    assert!(matches!(
+        remote_customer(&base, "PAGE000003", CustomerAction::Pay).await,
+        Err(SandboxError::NotRunning { .. })
+    ));
+}
+
+#[tokio::test]
+async fn delayed_customer() {
+    let clock = ManualClock::new(t0());
+    let sb = start(config(&clock)).await;
+    let base = sb.base_url();
+    let c = client(&sb, SignType::Md5);
+    c.unified_order(&order("LATER00001", 1, t0(), NOWHERE))
+        .await
+        .unwrap();
+    c.unified_order(&order("LATER00002", 1, t0(), NOWHERE))
+        .await
+        .unwrap();
+
+    let handle = sb.customer_after(Duration::from_millis(20), "LATER00001", CustomerAction::Pay);
+    handle.await.unwrap().unwrap();
+    assert_eq!(
+        sb.order("LATER00001").unwrap().trade_state,
+        TradeState::Success
+    );
+
+    let resp = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{base}/sandbox/customer"))
+        .form(&[
+            ("order", "LATER00002"),
+            ("action", "scan"),
+            ("delay_ms", "20"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    eventually("scanned", || {
+        sb.order("LATER00002").unwrap().trade_state == TradeState::UserPaying
+    })
+    .await;
+    sb.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Persistence
+
+#[tokio::test]
+async fn orders_survive_a_restart_with_a_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sandbox.toml");
+    let clock = ManualClock::new(t0());
+    let (rx, url) = Receiver::start(vec![(200, "no"); 3]).await;
+    let cfg = || SandboxConfig {
+        persist: Some(path.clone()),
+        notify_time_scale: 1.0, // the live schedule: the 2nd attempt would come 15 s later
+        ..config(&clock)
+    };
+    let sb = start(cfg()).await;
+    let c = client(&sb, SignType::HmacSha256);
+    let created = c
+        .unified_order(&order("PERSIST001", 1288, t0(), &url))
+        .await
+        .unwrap();
+    c.unified_order(&order("PERSIST002", 1, t0(), NOWHERE))
+        .await
+        .unwrap();
+    sb.customer("PERSIST001", CustomerAction::Pay)
+        .await
+        .unwrap();
+    eventually("first notification", || {
+        sb.order("PERSIST001").unwrap().notify_attempts == 1
+    })
+    .await;
+    let before = sb.order("PERSIST001").unwrap();
+    sb.shutdown().await;
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("version = 1"), "{text}");
+
+    let sb = start(cfg()).await;
+    let after = sb.order("PERSIST001").unwrap();
+    assert_eq!(after.code_url, created.code_url);
+    assert_eq!(after.transaction_id, before.transaction_id);
+    assert_eq!(after.trade_state, TradeState::Success);
+    assert_eq!(after.sign_type, SignType::HmacSha256);
+    assert!(after.notify_attempts >= 1);
+    let c = client(&sb, SignType::HmacSha256);
+    let q = c.order_query("PERSIST001").await.unwrap();
+    assert_eq!(
+        q.payment.unwrap().transaction_id,
+        before.transaction_id.unwrap()
+    );
+    assert_eq!(
+        c.order_query("PERSIST002").await.unwrap().trade_state,
+        TradeState::NotPay
+    );
+    // Re-entry still recognises the original parameters.
+    let again = c
+        .unified_order(&order("PERSIST002", 1, t0(), NOWHERE))
+        .await
+        .unwrap();
+    assert_eq!(again.code_url, sb.order("PERSIST002").unwrap().code_url);
+    assert!(rx.count() >= 1);
+    sb.shutdown().await;
+}
