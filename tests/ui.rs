@@ -9,7 +9,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use eframe::egui::{self, Key};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use paydesk::clock::{ManualClock, SharedClock};
+use paydesk::clock::{Clock, ManualClock, SharedClock};
 use paydesk::engine::{Cart, CustomerAction, EngineEvent, OrderView};
 use paydesk::money::Fen;
 use paydesk::ui::backend::{BoxFuture, HistoryRow, OrderDetail, StationInfo};
@@ -232,4 +232,275 @@ fn english_switch_and_sandbox_banner() {
     h.run();
     h.get_by_label("收款 (F12)");
     assert_eq!(h.state().screen(), Screen::Sale);
+}
+
+// ---- Against the real engine and its sandbox ----
+
+use paydesk::config::Config;
+use paydesk::engine::{Engine, EngineSettings, Gateway, Timing, sandbox_merchant};
+use paydesk::ledger::OrderStatus;
+use paydesk::sandbox::{Sandbox, SandboxConfig};
+use paydesk::ui::app::countdown_text;
+
+/// The engine on a loopback sandbox, a ledger in a temp dir, and the same manual clock as the window.
+struct Live {
+    rt: tokio::runtime::Runtime,
+    engine: Engine,
+    clock: ManualClock,
+    dir: tempfile::TempDir,
+    _sandbox: Sandbox,
+}
+
+impl Live {
+    fn start() -> Live {
+        let rt = runtime();
+        let dir = tempfile::tempdir().unwrap();
+        // Whole seconds, so the countdown starts at exactly 10:00.
+        let clock = ManualClock::new(Utc.timestamp_opt(Utc::now().timestamp(), 0).unwrap());
+        let shared: SharedClock = Arc::new(clock.clone());
+        let (engine, sandbox) = rt.block_on(async {
+            let sb = Sandbox::start(
+                SandboxConfig {
+                    clock: shared.clone(),
+                    close_min_age: std::time::Duration::ZERO,
+                    notify_time_scale: 0.001,
+                    ..SandboxConfig::default()
+                },
+                "127.0.0.1:0".parse().unwrap(),
+            )
+            .await
+            .unwrap();
+            let mut s = EngineSettings::new(Config::sandbox_default(), dir.path().to_path_buf());
+            s.gateway = Gateway::External {
+                primary: sb.base_url(),
+                backup: None,
+                merchant: sandbox_merchant(),
+                sandbox: true,
+            };
+            s.timing = Timing::fast();
+            s.clock = shared;
+            (Engine::start(s).await.unwrap(), sb)
+        });
+        Live {
+            rt,
+            engine,
+            clock,
+            dir,
+            _sandbox: sandbox,
+        }
+    }
+
+    fn harness<'a>(&self) -> Harness<'a, PaydeskApp> {
+        harness(
+            Arc::new(self.engine.clone()),
+            &self.rt,
+            Arc::new(self.clock.clone()),
+        )
+    }
+}
+
+/// Step the window until `cond` holds (bounded: about 20 s at most, normally a few frames).
+fn wait_until(h: &mut Harness<'_, PaydeskApp>, what: &str, cond: impl Fn(&PaydeskApp) -> bool) {
+    for _ in 0..2000 {
+        h.step();
+        if cond(h.state()) {
+            h.run();
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the window never showed: {what}");
+}
+
+/// Ring up two lines and charge with F12; wait for the payment screen.
+fn ring_up_and_charge(h: &mut Harness<'_, PaydeskApp>) {
+    h.run();
+    type_enter(h, "红烧牛肉面");
+    type_enter(h, "18.80");
+    type_enter(h, "");
+    type_enter(h, "矿泉水");
+    type_enter(h, "2");
+    h.key_press(Key::Backspace);
+    type_enter(h, "3");
+    h.get_by_label("合计 ¥24.80");
+    h.key_press(Key::F12);
+    wait_until(h, "the payment screen with a code", |a| {
+        a.screen() == Screen::Payment && a.shown_qr_payload().is_some()
+    });
+}
+
+#[test]
+fn charge_shows_the_qr_and_a_live_countdown_then_simulated_payment_shows_paid() {
+    let live = Live::start();
+    let mut h = live.harness();
+    ring_up_and_charge(&mut h);
+
+    let order = h.state().current_order().unwrap().clone();
+    assert_eq!(order.total, Fen::new(2480).unwrap());
+    // The QR encodes the order's code_url exactly.
+    assert_eq!(h.state().shown_qr_payload(), order.code_url.as_deref());
+    h.get_by_label("付款二维码");
+    h.get_by_label(&order.out_trade_no);
+    h.get_by_label("¥24.80");
+    h.get_by_label("等待顾客扫码");
+    // The countdown runs on the injected clock: 10:00, then 75 s later 08:45.
+    let now = live.clock.now();
+    assert_eq!(countdown_text(now, order.expires_at), "10:00");
+    h.get_by_label("10:00");
+    live.clock.advance(chrono::Duration::seconds(75));
+    h.step();
+    h.get_by_label("08:45");
+    assert!(h.query_by_label("10:00").is_none());
+    // Sandbox only: simulate the customer.
+    h.get_by_label("模拟付款成功").click();
+    wait_until(&mut h, "the paid view", |a| a.screen() == Screen::Paid);
+    let paid = h.state().current_order().unwrap().clone();
+    assert_eq!(paid.status, OrderStatus::Paid);
+    let txn = paid
+        .transaction_id
+        .clone()
+        .expect("a WeChat transaction id");
+    h.get_by_label("✓ 收款成功");
+    h.get_by_label(&txn);
+    h.get_by_label("¥24.80");
+    // Enter starts a new sale with an empty cart.
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().screen(), Screen::Sale);
+    assert!(h.state().cart().is_empty());
+    assert!(h.get_by_label("商品名称").is_focused());
+}
+
+#[test]
+fn the_paid_view_goes_back_by_itself() {
+    let live = Live::start();
+    let mut h = live.harness();
+    ring_up_and_charge(&mut h);
+    h.get_by_label("模拟付款成功").click();
+    wait_until(&mut h, "the paid view", |a| a.screen() == Screen::Paid);
+    live.clock.advance(chrono::Duration::seconds(3));
+    h.step();
+    assert_eq!(h.state().screen(), Screen::Paid);
+    live.clock.advance(chrono::Duration::seconds(10));
+    h.step();
+    h.run();
+    assert_eq!(h.state().screen(), Screen::Sale);
+}
+
+#[test]
+fn simulated_failure_is_shown_in_words() {
+    let live = Live::start();
+    let mut h = live.harness();
+    ring_up_and_charge(&mut h);
+    h.get_by_label("模拟付款失败").click();
+    wait_until(&mut h, "a failed order", |a| {
+        a.current_order()
+            .is_some_and(|o| o.status == OrderStatus::Failed)
+    });
+    h.get_by_label("付款失败");
+    // No QR for a final order; the cart is still there to charge again.
+    assert!(h.query_by_label("付款二维码").is_none());
+    assert_eq!(h.state().cart().len(), 2);
+    h.get_by_label("新的一单");
+    h.get_by_label("重新收款");
+}
+
+#[test]
+fn cancel_asks_first_then_closes_the_order() {
+    let live = Live::start();
+    let mut h = live.harness();
+    ring_up_and_charge(&mut h);
+    h.get_by_label("取消订单").click();
+    h.run();
+    h.get_by_label("取消这笔订单？");
+    // "No" keeps the order open.
+    h.get_by_label("不，继续等待").click();
+    h.run();
+    assert!(h.query_by_label("取消这笔订单？").is_none());
+    assert_eq!(h.state().current_order().unwrap().status, OrderStatus::Open);
+    // Esc asks again; "yes" cancels.
+    h.key_press(Key::Escape);
+    h.run();
+    h.get_by_label("是，取消订单").click();
+    wait_until(&mut h, "a cancelled order", |a| {
+        a.current_order()
+            .is_some_and(|o| o.status == OrderStatus::Cancelled)
+    });
+    h.get_by_label("已取消");
+    h.get_by_label("新的一单").click();
+    h.run();
+    assert_eq!(h.state().screen(), Screen::Sale);
+    assert!(h.state().cart().is_empty());
+}
+
+#[test]
+fn history_shows_the_day_and_export_writes_the_rows() {
+    let live = Live::start();
+    let mut h = live.harness();
+    ring_up_and_charge(&mut h);
+    let no = h.state().current_order().unwrap().out_trade_no.clone();
+    h.get_by_label("模拟付款成功").click();
+    wait_until(&mut h, "the paid view", |a| a.screen() == Screen::Paid);
+    h.key_press(Key::Space);
+    h.run();
+
+    // History: today's orders, the paid total, and one order's lines and events.
+    h.get_by_label("历史订单").click();
+    wait_until(
+        &mut h,
+        "today's orders",
+        |a| matches!(&a.history_state().rows, Some(Ok(rows)) if rows.len() == 1),
+    );
+    h.get_by_label("共 1 笔订单，其中 1 笔已付款，合计 ¥24.80");
+    h.get_by_label(&no);
+    h.get_by_label("已付款");
+    let time = h
+        .state()
+        .history_state()
+        .rows
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap()[0]
+        .created_at
+        .with_timezone(&chrono::Local)
+        .format("%H:%M:%S")
+        .to_string();
+    h.get_by_label(&time).click();
+    wait_until(&mut h, "the order's detail", |a| {
+        matches!(&a.history_state().detail, Some(Ok(_)))
+    });
+    h.get_by_label("红烧牛肉面");
+    h.get_by_label("× 3");
+    h.get_by_label("¥6.00");
+    assert!(!h.get_all_by_label("paid").collect::<Vec<_>>().is_empty());
+
+    // Export to a given file (the dialog is bypassed).
+    h.get_by_label("导出").click();
+    h.run();
+    let path = live.dir.path().join("out").join("export.csv");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let today = h.state().today();
+    h.state_mut().export_to(today, path.clone());
+    h.step();
+    wait_until(&mut h, "the export result", |a| {
+        a.export_state().result.is_some()
+    });
+    let (rows, written) = h.state().export_state().result.clone().unwrap().unwrap();
+    assert_eq!(rows, 1);
+    assert_eq!(written, path);
+    h.get_by_label(&format!("已导出 1 行到 {}", path.display()));
+    let csv = std::fs::read_to_string(&path).unwrap();
+    assert!(csv.contains(&no), "{csv}");
+    assert!(csv.contains("24.80"), "{csv}");
+    assert_eq!(csv.lines().filter(|l| l.contains(&no)).count(), 1);
+
+    // A file that cannot be written is a clear message, not a crash.
+    let bad = live.dir.path().join("no-such-dir").join("x.csv");
+    h.state_mut().export_to(today, bad);
+    h.step();
+    wait_until(&mut h, "the export failure", |a| {
+        matches!(a.export_state().result, Some(Err(_)))
+    });
+    h.get_by_label_contains("导出失败");
 }

@@ -21,10 +21,12 @@ for hi in range(0xA1, 0xF8):
             chars.add(bytes([hi, lo]).decode("gb2312"))
         except UnicodeDecodeError:
             pass
-# ASCII and Latin-1 (¥ ×  · …), general punctuation (— … ‘ ’ “ ”), CJK symbols and punctuation, full-width forms.
-for lo, hi in [(0x20, 0x7E), (0xA0, 0xFF), (0x2000, 0x206F), (0x3000, 0x303F), (0xFF00, 0xFFEF)]:
+# ASCII and Latin-1 (¥ × ·), general punctuation (— … ‘ ’ “ ”), arrows, geometric shapes (◀ ▶),
+# CJK symbols and punctuation, full-width forms.
+for lo, hi in [(0x20, 0x7E), (0xA0, 0xFF), (0x2000, 0x206F), (0x2190, 0x21FF), (0x25A0, 0x25FF),
+               (0x3000, 0x303F), (0xFF00, 0xFFEF)]:
     chars.update(chr(c) for c in range(lo, hi + 1))
-chars.update("¥￥×—–·•←→↑↓✓✔✗✘⚠")
+chars.update("¥￥×—–·•✓⚠")
 with open(sys.argv[1], "w", encoding="utf-8") as f:
     f.write("".join(sorted(chars)))
 print(f"{len(chars)} characters", file=sys.stderr)
