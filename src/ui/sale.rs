@@ -459,10 +459,12 @@ mod tests {
 
     #[test]
     fn adds_exact_lines_and_refuses_bad_prices() {
-        let mut s = SaleState::default();
-        s.name = "可乐".into();
-        s.price = "3.50".into();
-        s.qty = "2".into();
+        let mut s = SaleState {
+            name: "可乐".into(),
+            price: "3.50".into(),
+            qty: "2".into(),
+            ..SaleState::default()
+        };
         assert!(s.try_add(Lang::Zh));
         assert_eq!(s.total(), Fen::new(700));
         assert_eq!(s.qty, "1");
@@ -504,9 +506,11 @@ mod tests {
 
     #[test]
     fn zero_total_is_not_charged() {
-        let mut s = SaleState::default();
-        s.name = "赠品".into();
-        s.price = "0".into();
+        let mut s = SaleState {
+            name: "赠品".into(),
+            price: "0".into(),
+            ..SaleState::default()
+        };
         assert!(s.try_add(Lang::Zh));
         assert!(s.cart_to_charge(Lang::Zh, "x").is_none());
         assert!(s.charge_error.is_some());
