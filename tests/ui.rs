@@ -20,6 +20,8 @@ use tokio::sync::broadcast;
 struct NoEngine {
     events: broadcast::Sender<EngineEvent>,
     charged: Mutex<Vec<Cart>>,
+    /// What Charge answers; an error when `None`.
+    answer: Mutex<Option<OrderView>>,
 }
 
 impl NoEngine {
@@ -27,6 +29,7 @@ impl NoEngine {
         Arc::new(NoEngine {
             events: broadcast::channel(16).0,
             charged: Mutex::new(Vec::new()),
+            answer: Mutex::new(None),
         })
     }
 }
@@ -47,7 +50,8 @@ impl Backend for NoEngine {
     }
     fn charge(&self, cart: Cart) -> BoxFuture<'_, Result<OrderView, String>> {
         self.charged.lock().unwrap().push(cart);
-        Box::pin(async { Err("no engine in this test".to_owned()) })
+        let answer = self.answer.lock().unwrap().clone();
+        Box::pin(async move { answer.ok_or_else(|| "no engine in this test".to_owned()) })
     }
     fn cancel(&self, _: String) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async { Err("no engine".to_owned()) })
@@ -232,6 +236,79 @@ fn english_switch_and_sandbox_banner() {
     h.run();
     h.get_by_label("收款 (F12)");
     assert_eq!(h.state().screen(), Screen::Sale);
+}
+
+#[test]
+fn every_status_is_shown_in_words_and_paid_after_cancel_is_an_alert() {
+    let rt = runtime();
+    let backend = NoEngine::new();
+    let t0 = Utc.with_ymd_and_hms(2026, 5, 20, 4, 30, 0).unwrap();
+    let open = OrderView {
+        out_trade_no: "POS1-TEST-0001".into(),
+        total: Fen::new(1234).unwrap(),
+        status: paydesk::ledger::OrderStatus::Open,
+        code_url: Some("weixin://wxpay/bizpayurl?pr=TeSt123".into()),
+        created_at: t0,
+        expires_at: t0 + chrono::Duration::minutes(10),
+        transaction_id: None,
+        paid_at: None,
+        notice: None,
+    };
+    *backend.answer.lock().unwrap() = Some(open.clone());
+    let mut h = harness(backend.clone(), &rt, Arc::new(clock()));
+    h.run();
+    type_enter(&mut h, "月饼");
+    type_enter(&mut h, "12.34");
+    type_enter(&mut h, "");
+    h.key_press(Key::F12);
+    wait_until(&mut h, "the payment screen", |a| a.screen() == Screen::Payment);
+    h.get_by_label("10:00");
+    use paydesk::ledger::OrderStatus::*;
+    for (status, words) in [
+        (UserPaying, "顾客正在付款…"),
+        (Closing, "正在关闭订单…"),
+        (Expired, "已过期"),
+    ] {
+        // Events for another order never change this screen.
+        let _ = backend.events.send(EngineEvent::Order(OrderView {
+            out_trade_no: "SOMEONE-ELSE".into(),
+            status: Failed,
+            ..open.clone()
+        }));
+        let _ = backend.events.send(EngineEvent::Order(OrderView {
+            status,
+            ..open.clone()
+        }));
+        wait_until(&mut h, words, |a| a.current_order().unwrap().status == status);
+        h.get_by_label(words);
+    }
+    // The money arrives after all: an alert on the payment screen and above every screen.
+    let _ = backend.events.send(EngineEvent::Order(OrderView {
+        status: PaidAfterCancel,
+        transaction_id: Some("4200000000202605201234".into()),
+        ..open.clone()
+    }));
+    wait_until(&mut h, "paid after cancel", |a| !a.alerts().is_empty());
+    h.get_by_label("取消后已付款！请联系店长");
+    let alert = "警告：订单 POS1-TEST-0001 在取消后已付款 ¥12.34。钱已收到，请联系店长处理（退款或补单）。";
+    assert_eq!(h.get_all_by_label(alert).count(), 2);
+    h.get_by_label("新的一单").click();
+    h.run();
+    // Still shown on the sale screen until dismissed.
+    h.get_by_label(alert);
+    h.get_by_label("知道了").click();
+    h.run();
+    assert!(h.query_by_label(alert).is_none());
+    // Engine problems are shown too.
+    let _ = backend.events.send(EngineEvent::Error {
+        message: "通知监听无法启动".into(),
+    });
+    wait_until(&mut h, "the engine error", |a| !a.engine_errors().is_empty());
+    h.get_by_label("通知监听无法启动");
+    // And in English.
+    h.get_by_label("English").click();
+    h.run();
+    assert_eq!(Lang::En.status(Expired), "Expired");
 }
 
 // ---- Against the real engine and its sandbox ----
