@@ -209,16 +209,23 @@ fn draw_detail(ui: &mut egui::Ui, lang: Lang, h: &super::app::HistoryState) {
                 });
             ui.add_space(space::GAP);
             ui.label(RichText::new(t.events_title).size(size::HEADING));
-            egui::Grid::new("detail_events")
-                .striped(true)
-                .show(ui, |ui| {
-                    for e in &d.events {
-                        ui.label(e.at.with_timezone(&Local).format("%H:%M:%S").to_string());
-                        ui.label(&e.kind);
-                        ui.label(RichText::new(&e.detail).size(14.0));
-                        ui.end_row();
-                    }
-                });
+            for e in &d.events {
+                ui.label(
+                    RichText::new(format!(
+                        "{}  {}",
+                        e.at.with_timezone(&Local).format("%H:%M:%S"),
+                        e.kind
+                    ))
+                    .strong(),
+                );
+                if !e.detail.is_empty() {
+                    ui.add(
+                        egui::Label::new(RichText::new(&e.detail).size(14.0).color(colour::MUTED))
+                            .wrap(),
+                    );
+                }
+                ui.add_space(4.0);
+            }
         }
     }
 }
@@ -249,7 +256,7 @@ pub fn draw_export(app: &mut PaydeskApp, ui: &mut egui::Ui) {
     if e.busy {
         ui.label(t.exporting);
     } else if e.cancelled {
-        ui.label(RichText::new(t.export_cancelled).color(colour::MUTED));
+        ui.add(egui::Label::new(RichText::new(t.export_cancelled).color(colour::MUTED)).wrap());
     } else {
         match &e.result {
             Some(Ok((rows, path))) => {

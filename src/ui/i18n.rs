@@ -327,7 +327,7 @@ pub static ZH: Texts = Texts {
     export_explain: "导出一天的交易（UTF-8，可用 Excel 打开）。",
     export_button: "选择文件并导出…",
     exporting: "正在导出…",
-    export_cancelled: "已取消导出。",
+    export_cancelled: "没有选择文件，未导出。如果没有出现保存对话框：请安装 zenity 或 xdg-desktop-portal，或在终端用 paydesk export --date 日期 --out 文件。",
     export_failed: "导出失败",
     csv_filter: "CSV 文件",
 };
@@ -413,7 +413,7 @@ pub static EN: Texts = Texts {
     export_explain: "Export one day's transactions (UTF-8, opens in Excel).",
     export_button: "Choose file and export…",
     exporting: "Exporting…",
-    export_cancelled: "Export cancelled.",
+    export_cancelled: "No file chosen, nothing exported. If no save dialog appeared, install zenity or xdg-desktop-portal, or use paydesk export --date DAY --out FILE in a terminal.",
     export_failed: "Export failed",
     csv_filter: "CSV file",
 };

@@ -39,13 +39,11 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
                         .size(size::HEADING)
                         .strong(),
                 );
-                ui.label(
-                    RichText::new(format!(
-                        "{} {} · {} {}",
-                        t.station, app.info.station, t.cashier, app.info.cashier
-                    ))
-                    .color(colour::MUTED),
-                );
+                let mut who = format!("{} {}", t.station, app.info.station);
+                if !app.info.cashier.is_empty() {
+                    who.push_str(&format!(" · {} {}", t.cashier, app.info.cashier));
+                }
+                ui.label(RichText::new(who).color(colour::MUTED));
                 ui.add_space(24.0);
                 let locked = app.order_in_progress();
                 let on_sale = matches!(app.screen, Screen::Sale | Screen::Payment | Screen::Paid);

@@ -100,5 +100,7 @@ pub fn install(ctx: &egui::Context) {
         style.spacing.interact_size.y = 32.0;
         // Nothing in the window needs to animate; no animation means no extra repaints.
         style.animation_time = 0.0;
+        // A blinking cursor would repaint the idle sale screen twice a second.
+        style.visuals.text_cursor.blink = false;
     });
 }
