@@ -19,6 +19,7 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod ledger;
+pub mod logging;
 pub mod money;
 pub mod paths;
 pub mod sandbox;

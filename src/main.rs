@@ -7,6 +7,7 @@ use paydesk::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _logs = paydesk::logging::init(&paydesk::paths::data_dir());
     match cli.command {
         None | Some(Command::Gui) => {
             // Logs go to standard error; PAYDESK_LOG=info (or debug, …) says more than warnings.

@@ -13,7 +13,6 @@ pub fn run(amount: &str, item: Option<&str>, wait: bool) -> CmdResult {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let engine = Engine::start_default().await?;
-        let mut events = engine.subscribe();
         if engine.is_sandbox() {
             println!("sandbox: {}", engine.sandbox_url().unwrap_or_default());
         }
@@ -52,6 +51,8 @@ pub fn run(amount: &str, item: Option<&str>, wait: bool) -> CmdResult {
                 engine.sandbox_url().unwrap_or_default()
             );
         }
+        // Subscribed only now: events from before the order was shown are stale.
+        let mut events = engine.subscribe();
         let no = order.out_trade_no.clone();
         let mut status = order.status;
         while !status.is_final() {

@@ -1,0 +1,108 @@
+//! End-to-end latencies against the sandbox on loopback, with the real engine and a real ledger file:
+//! Charge → code_url; the customer pays → the order is paid in the ledger, by the notification path and by
+//! polling alone (live timing: first query after 3 s, then every 2 s).
+//! Run: `cargo bench --bench engine`. Prints p50/p99 for each.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use paydesk::config::Config;
+use paydesk::engine::{Cart, CartLine, Engine, EngineEvent, EngineSettings, Gateway, Timing, sandbox_merchant};
+use paydesk::money::Fen;
+use paydesk::sandbox::{CustomerAction, Faults, Sandbox, SandboxConfig};
+
+fn cart(i: u32) -> Cart {
+    Cart {
+        lines: vec![CartLine { name: format!("商品{i}"), unit_price: Fen::new(1250).unwrap(), qty: 1 }],
+        cashier: "bench".into(),
+    }
+}
+
+fn pct(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn report(name: &str, mut v: Vec<Duration>) {
+    let (p50, p99) = (pct(&mut v, 0.50), pct(&mut v, 0.99));
+    println!("{name:<44} n={:<4} p50={:>9.2?} p99={:>9.2?} max={:>9.2?}", v.len(), p50, p99, v.last().unwrap());
+}
+
+async fn engine(dir: &std::path::Path, sb: &Sandbox, timing: Timing) -> Engine {
+    let mut s = EngineSettings::new(Config::sandbox_default(), dir.to_path_buf());
+    s.gateway = Gateway::External { primary: sb.base_url(), backup: None, merchant: sandbox_merchant(), sandbox: true };
+    s.timing = timing;
+    Engine::start(s).await.unwrap()
+}
+
+/// Pay `n` orders at staggered moments; return the time from each payment to its Paid event.
+async fn pay_latencies(engine: &Engine, sb: &Sandbox, n: u32, spread: Duration) -> Vec<Duration> {
+    let mut events = engine.subscribe();
+    let mut paid_at: HashMap<String, Instant> = HashMap::new();
+    let mut orders = Vec::new();
+    for i in 0..n {
+        orders.push(engine.charge(cart(i)).await.unwrap().out_trade_no);
+    }
+    let start = Instant::now();
+    let mut pay_times: HashMap<String, Instant> = HashMap::new();
+    let sb_url = sb.base_url();
+    let pays: Arc<tokio::sync::Mutex<HashMap<String, Instant>>> = Arc::default();
+    for (i, no) in orders.iter().enumerate() {
+        let offset = spread.mul_f64(i as f64 / n as f64);
+        let (no, pays, url) = (no.clone(), pays.clone(), sb_url.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep_until((start + offset).into()).await;
+            let t = Instant::now();
+            paydesk::sandbox::remote_customer(&url, &no, CustomerAction::Pay).await.unwrap();
+            pays.lock().await.insert(no, t);
+        });
+    }
+    while paid_at.len() < orders.len() {
+        if let Ok(EngineEvent::Order(v)) = events.recv().await
+            && v.status == paydesk::ledger::OrderStatus::Paid
+        {
+            paid_at.entry(v.out_trade_no).or_insert_with(Instant::now);
+        }
+    }
+    pay_times.extend(pays.lock().await.drain());
+    orders.iter().map(|no| paid_at[no].saturating_duration_since(pay_times[no])).collect()
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let sb = Sandbox::start(SandboxConfig { close_min_age: Duration::ZERO, ..SandboxConfig::default() }, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+
+        // Charge → code_url (the order stored durably first, then unifiedorder).
+        let e = engine(dir.path(), &sb, Timing::live()).await;
+        let mut charge = Vec::new();
+        for i in 0..200 {
+            let t = Instant::now();
+            let v = e.charge(cart(i)).await.unwrap();
+            charge.push(t.elapsed());
+            assert!(v.code_url.is_some());
+            e.cancel(&v.out_trade_no).await.unwrap();
+        }
+        report("charge -> code_url", charge);
+        e.shutdown().await;
+
+        // Notification path: polling so slow it never contributes.
+        let mut slow = Timing::live();
+        slow.first_query_after = Duration::from_secs(3600);
+        slow.poll_interval = Duration::from_secs(3600);
+        let e = engine(dir.path(), &sb, slow).await;
+        report("pay -> paid in ledger (notification)", pay_latencies(&e, &sb, 200, Duration::from_secs(4)).await);
+        e.shutdown().await;
+
+        // Polling only: every notification dropped.
+        sb.set_faults(Faults { drop_notify: 1.0, ..Faults::default() });
+        let e = engine(dir.path(), &sb, Timing::live()).await;
+        report("pay -> paid in ledger (polling only, 2 s)", pay_latencies(&e, &sb, 200, Duration::from_secs(6)).await);
+        e.shutdown().await;
+        sb.shutdown().await;
+    });
+}
