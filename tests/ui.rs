@@ -267,8 +267,8 @@ fn every_status_is_shown_in_words_and_paid_after_cancel_is_an_alert() {
     h.get_by_label("10:00");
     use paydesk::ledger::OrderStatus::*;
     for (status, words) in [
-        (UserPaying, "顾客正在付款…"),
-        (Closing, "正在关闭订单…"),
+        (UserPaying, "顾客支付中…"),
+        (Closing, "正在关闭…"),
         (Expired, "已过期"),
     ] {
         // Events for another order never change this screen.
@@ -293,9 +293,8 @@ fn every_status_is_shown_in_words_and_paid_after_cancel_is_an_alert() {
         ..open.clone()
     }));
     wait_until(&mut h, "paid after cancel", |a| !a.alerts().is_empty());
-    h.get_by_label("取消后已付款！请联系店长");
-    let alert =
-        "警告：订单 POS1-TEST-0001 在取消后已付款 ¥12.34。钱已收到，请联系店长处理（退款或补单）。";
+    h.get_by_label("⚠ 取消后已支付！请联系店长");
+    let alert = "⚠ 订单 POS1-TEST-0001 在取消后已支付 ¥12.34。钱已收到：请交付商品，或联系店长在商户平台退款。";
     assert_eq!(h.get_all_by_label(alert).count(), 2);
     h.get_by_label("新的一单").click();
     h.run();
@@ -426,7 +425,7 @@ fn charge_shows_the_qr_and_a_live_countdown_then_simulated_payment_shows_paid() 
     h.get_by_label("付款二维码");
     h.get_by_label(&order.out_trade_no);
     h.get_by_label("¥24.80");
-    h.get_by_label("等待顾客扫码");
+    h.get_by_label("等待扫码");
     // The countdown runs on the injected clock: 10:00, then 75 s later 08:45.
     let now = live.clock.now();
     assert_eq!(countdown_text(now, order.expires_at), "10:00");
@@ -436,7 +435,7 @@ fn charge_shows_the_qr_and_a_live_countdown_then_simulated_payment_shows_paid() 
     h.get_by_label("08:45");
     assert!(h.query_by_label("10:00").is_none());
     // Sandbox only: simulate the customer.
-    h.get_by_label("模拟付款成功").click();
+    h.get_by_label("模拟：支付成功").click();
     wait_until(&mut h, "the paid view", |a| a.screen() == Screen::Paid);
     let paid = h.state().current_order().unwrap().clone();
     assert_eq!(paid.status, OrderStatus::Paid);
@@ -460,7 +459,7 @@ fn the_paid_view_goes_back_by_itself() {
     let live = Live::start();
     let mut h = live.harness();
     ring_up_and_charge(&mut h);
-    h.get_by_label("模拟付款成功").click();
+    h.get_by_label("模拟：支付成功").click();
     wait_until(&mut h, "the paid view", |a| a.screen() == Screen::Paid);
     live.clock.advance(chrono::Duration::seconds(3));
     h.step();
@@ -476,12 +475,12 @@ fn simulated_failure_is_shown_in_words() {
     let live = Live::start();
     let mut h = live.harness();
     ring_up_and_charge(&mut h);
-    h.get_by_label("模拟付款失败").click();
+    h.get_by_label("模拟：支付失败").click();
     wait_until(&mut h, "a failed order", |a| {
         a.current_order()
             .is_some_and(|o| o.status == OrderStatus::Failed)
     });
-    h.get_by_label("付款失败");
+    h.get_by_label("支付失败");
     // No QR for a final order; the cart is still there to charge again.
     assert!(h.query_by_label("付款二维码").is_none());
     assert_eq!(h.state().cart().len(), 2);
@@ -523,7 +522,7 @@ fn history_shows_the_day_and_export_writes_the_rows() {
     let mut h = live.harness();
     ring_up_and_charge(&mut h);
     let no = h.state().current_order().unwrap().out_trade_no.clone();
-    h.get_by_label("模拟付款成功").click();
+    h.get_by_label("模拟：支付成功").click();
     wait_until(&mut h, "the paid view", |a| a.screen() == Screen::Paid);
     h.key_press(Key::Space);
     h.run();
@@ -535,9 +534,9 @@ fn history_shows_the_day_and_export_writes_the_rows() {
         "today's orders",
         |a| matches!(&a.history_state().rows, Some(Ok(rows)) if rows.len() == 1),
     );
-    h.get_by_label("共 1 笔订单，其中 1 笔已付款，合计 ¥24.80");
+    h.get_by_label("共 1 笔订单，其中 1 笔已支付，合计 ¥24.80");
     h.get_by_label(&no);
-    h.get_by_label("已付款");
+    h.get_by_label("已支付");
     let time = h
         .state()
         .history_state()
@@ -561,8 +560,14 @@ fn history_shows_the_day_and_export_writes_the_rows() {
     assert!(h.query_all_by_label_contains("paid").count() > 0);
 
     // Export to a given file (the dialog is bypassed).
-    h.get_by_label("导出").click();
+    // From the history straight to exporting that day.
+    h.get_by_label("导出这一天…").click();
     h.run();
+    assert_eq!(h.state().screen(), Screen::Export);
+    assert_eq!(
+        h.state().export_state().day_text,
+        h.state().today().to_string()
+    );
     let path = live.dir.path().join("out").join("export.csv");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let today = h.state().today();

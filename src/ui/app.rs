@@ -631,9 +631,11 @@ impl eframe::App for PaydeskApp {
         self.schedule_repaint(ui.ctx());
         if !self.first_frame_logged {
             self.first_frame_logged = true;
+            let since_launch = super::LAUNCHED.get().map(|t| t.elapsed().as_millis());
             tracing::info!(
-                "first frame laid out {} ms after the window state was made",
-                self.started.elapsed().as_millis()
+                since_launch_ms = ?since_launch,
+                since_app_ms = self.started.elapsed().as_millis(),
+                "first frame laid out"
             );
         }
     }

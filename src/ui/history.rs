@@ -83,6 +83,7 @@ pub fn draw_history(app: &mut PaydeskApp, ui: &mut egui::Ui) {
     let current = app.history.day.unwrap_or(today);
     ui.heading(t.history_title);
     let mut reload = None;
+    let mut export = false;
     ui.horizontal(|ui| {
         let h = &mut app.history;
         if let Some(d) = day_picker(ui, lang, &mut h.day_text, &mut h.day_error, current, today) {
@@ -91,9 +92,19 @@ pub fn draw_history(app: &mut PaydeskApp, ui: &mut egui::Ui) {
         if ui.button(t.refresh).clicked() {
             reload = Some(current);
         }
+        if ui.button(t.export_this_day).clicked() {
+            export = true;
+        }
     });
     if let Some(d) = reload {
         app.load_history(d);
+    }
+    if export {
+        app.export.day_text = current.to_string();
+        app.export.result = None;
+        app.export.cancelled = false;
+        app.go(super::app::Screen::Export);
+        return;
     }
     ui.separator();
 

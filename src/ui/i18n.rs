@@ -49,21 +49,21 @@ impl Lang {
         use OrderStatus::*;
         match (self, status) {
             (Lang::Zh, Creating) => "正在创建订单…",
-            (Lang::Zh, Open) => "等待顾客扫码",
-            (Lang::Zh, UserPaying) => "顾客正在付款…",
-            (Lang::Zh, Closing) => "正在关闭订单…",
-            (Lang::Zh, Paid) => "已付款",
-            (Lang::Zh, PaidAfterCancel) => "取消后已付款！请联系店长",
-            (Lang::Zh, Failed) => "付款失败",
+            (Lang::Zh, Open) => "等待扫码",
+            (Lang::Zh, UserPaying) => "顾客支付中…",
+            (Lang::Zh, Closing) => "正在关闭…",
+            (Lang::Zh, Paid) => "已支付",
+            (Lang::Zh, PaidAfterCancel) => "⚠ 取消后已支付！请联系店长",
+            (Lang::Zh, Failed) => "支付失败",
             (Lang::Zh, Cancelled) => "已取消",
             (Lang::Zh, Expired) => "已过期",
             (Lang::Zh, Refunded) => "已退款",
             (Lang::En, Creating) => "Creating order…",
             (Lang::En, Open) => "Waiting for scan",
-            (Lang::En, UserPaying) => "Customer is paying…",
-            (Lang::En, Closing) => "Closing order…",
+            (Lang::En, UserPaying) => "Customer paying…",
+            (Lang::En, Closing) => "Closing…",
             (Lang::En, Paid) => "Paid",
-            (Lang::En, PaidAfterCancel) => "Paid after cancel! Call the manager",
+            (Lang::En, PaidAfterCancel) => "⚠ Paid after cancel! Call the manager",
             (Lang::En, Failed) => "Payment failed",
             (Lang::En, Cancelled) => "Cancelled",
             (Lang::En, Expired) => "Expired",
@@ -76,12 +76,12 @@ impl Lang {
         use OrderStatus::*;
         match (self, status) {
             (Lang::Zh, Creating) => "创建中",
-            (Lang::Zh, Open) => "待付款",
-            (Lang::Zh, UserPaying) => "付款中",
+            (Lang::Zh, Open) => "待支付",
+            (Lang::Zh, UserPaying) => "支付中",
             (Lang::Zh, Closing) => "关闭中",
-            (Lang::Zh, Paid) => "已付款",
-            (Lang::Zh, PaidAfterCancel) => "取消后付款",
-            (Lang::Zh, Failed) => "失败",
+            (Lang::Zh, Paid) => "已支付",
+            (Lang::Zh, PaidAfterCancel) => "取消后已支付",
+            (Lang::Zh, Failed) => "支付失败",
             (Lang::Zh, Cancelled) => "已取消",
             (Lang::Zh, Expired) => "已过期",
             (Lang::Zh, Refunded) => "已退款",
@@ -126,10 +126,10 @@ impl Lang {
     pub fn paid_after_cancel_alert(self, out_trade_no: &str, amount: &str) -> String {
         match self {
             Lang::Zh => format!(
-                "警告：订单 {out_trade_no} 在取消后已付款 {amount}。钱已收到，请联系店长处理（退款或补单）。"
+                "⚠ 订单 {out_trade_no} 在取消后已支付 {amount}。钱已收到：请交付商品，或联系店长在商户平台退款。"
             ),
             Lang::En => format!(
-                "Alert: order {out_trade_no} was paid {amount} after it was cancelled. The money was taken: call the manager (refund or keep the sale)."
+                "⚠ Order {out_trade_no} was paid {amount} after it was cancelled. The money was taken: hand over the goods, or have the manager refund it from the merchant platform."
             ),
         }
     }
@@ -137,7 +137,7 @@ impl Lang {
     /// `3 笔已付款，合计 ¥30.00`.
     pub fn paid_summary(self, orders: usize, paid: usize, total: &str) -> String {
         match self {
-            Lang::Zh => format!("共 {orders} 笔订单，其中 {paid} 笔已付款，合计 {total}"),
+            Lang::Zh => format!("共 {orders} 笔订单，其中 {paid} 笔已支付，合计 {total}"),
             Lang::En => format!("{orders} orders, {paid} paid, total paid {total}"),
         }
     }
@@ -165,6 +165,7 @@ pub struct Texts {
     pub cashier: &'static str,
     pub station: &'static str,
     pub dismiss: &'static str,
+    pub export_this_day: &'static str,
 
     // Sale
     pub item_name: &'static str,
@@ -256,6 +257,7 @@ pub static ZH: Texts = Texts {
     cashier: "收银员",
     station: "收银台",
     dismiss: "知道了",
+    export_this_day: "导出这一天…",
 
     item_name: "商品名称",
     item_name_hint: "商品名称或扫码",
@@ -282,7 +284,7 @@ pub static ZH: Texts = Texts {
     keyboard_help: "Enter：下一栏／添加；名称为空时 Enter 或 F12：收款",
     charge_failed: "收款失败",
 
-    scan_to_pay: "请用微信扫码付款",
+    scan_to_pay: "请用微信扫一扫付款",
     qr_label: "付款二维码",
     amount: "金额",
     order_no: "订单号",
@@ -293,9 +295,9 @@ pub static ZH: Texts = Texts {
     cancel_confirm_yes: "是，取消订单",
     cancel_confirm_no: "不，继续等待",
     cancel_failed: "取消失败",
-    simulate_title: "模拟顾客（仅沙箱）",
-    simulate_pay: "模拟付款成功",
-    simulate_fail: "模拟付款失败",
+    simulate_title: "模拟顾客支付（仅沙箱）",
+    simulate_pay: "模拟：支付成功",
+    simulate_fail: "模拟：支付失败",
     simulate_failed: "模拟失败",
     new_sale: "新的一单",
     charge_again: "重新收款",
@@ -342,6 +344,7 @@ pub static EN: Texts = Texts {
     cashier: "Cashier",
     station: "Station",
     dismiss: "Dismiss",
+    export_this_day: "Export this day…",
 
     item_name: "Item name",
     item_name_hint: "Item name or scan",
@@ -379,9 +382,9 @@ pub static EN: Texts = Texts {
     cancel_confirm_yes: "Yes, cancel the order",
     cancel_confirm_no: "No, keep waiting",
     cancel_failed: "Cancel failed",
-    simulate_title: "Simulate the customer (sandbox only)",
-    simulate_pay: "Simulate payment",
-    simulate_fail: "Simulate failure",
+    simulate_title: "Simulate customer payment (sandbox only)",
+    simulate_pay: "Simulate: pay",
+    simulate_fail: "Simulate: fail",
     simulate_failed: "Simulation failed",
     new_sale: "New sale",
     charge_again: "Charge again",

@@ -38,7 +38,12 @@ pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Re
             .with_title(title)
             .with_app_id("paydesk")
             .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([800.0, 560.0]),
+            .with_min_inner_size([800.0, 560.0])
+            .with_icon(eframe::egui::IconData {
+                rgba: include_bytes!("../../assets/icon-64.rgba").to_vec(),
+                width: 64,
+                height: 64,
+            }),
         renderer: eframe::Renderer::Glow,
         persist_window: true,
         ..Default::default()
@@ -59,8 +64,12 @@ pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Re
     .map_err(|e| format!("the window could not be opened: {e}"))
 }
 
+/// When `run` was called, for the "first frame" log line.
+pub(crate) static LAUNCHED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 /// `paydesk` and `paydesk gui`: start the engine from the configuration file and open the window.
 pub fn run() -> Result<(), String> {
+    LAUNCHED.get_or_init(std::time::Instant::now);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("paydesk-rt")
