@@ -45,6 +45,8 @@ pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Re
                 height: 64,
             }),
         renderer: eframe::Renderer::Glow,
+        // Dithering adds work to every pixel of every frame; flat colours do not need it.
+        dithering: false,
         persist_window: true,
         ..Default::default()
     };
