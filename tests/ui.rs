@@ -317,6 +317,53 @@ fn every_status_is_shown_in_words_and_paid_after_cancel_is_an_alert() {
     assert_eq!(Lang::En.status(Expired), "Expired");
 }
 
+/// eframe's storage, in memory.
+#[derive(Default)]
+struct MemStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn the_language_choice_is_remembered_and_nothing_else_is_saved() {
+    let rt = runtime();
+    let backend = NoEngine::new();
+    let mut h = harness(backend.clone(), &rt, Arc::new(clock()));
+    h.run();
+    type_enter(&mut h, "可乐");
+    type_enter(&mut h, "3");
+    type_enter(&mut h, "");
+    h.get_by_label("English").click();
+    h.run();
+    let mut storage = MemStorage::default();
+    eframe::App::save(h.state_mut(), &mut storage);
+    // Only the preferences: no items, no orders.
+    assert_eq!(storage.0.len(), 1);
+    let saved = storage.0.values().next().unwrap();
+    assert!(saved.contains("en") && !saved.contains("可乐"), "{saved}");
+
+    let ctx = egui::Context::default();
+    let again = PaydeskApp::new(
+        &ctx,
+        Some(&storage),
+        backend,
+        rt.handle().clone(),
+        Arc::new(clock()),
+    );
+    assert_eq!(again.lang(), Lang::En);
+    assert!(again.cart().is_empty());
+}
+
 // ---- Against the real engine and its sandbox ----
 
 use paydesk::config::Config;

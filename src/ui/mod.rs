@@ -24,15 +24,20 @@ use std::sync::Arc;
 
 use crate::clock::SystemClock;
 
+/// "PayDesk 收银台 — store".
+pub(crate) fn window_title(lang: Lang, store_name: &str) -> String {
+    let app = lang.t().app_title;
+    if store_name.is_empty() {
+        app.to_owned()
+    } else {
+        format!("{app} — {store_name}")
+    }
+}
+
 /// Open the window over `backend` and run until it is closed. `rt` runs every background task.
 pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Result<(), String> {
     let info = backend.info();
-    let t = Lang::from_code(&info.language).t();
-    let title = if info.store_name.is_empty() {
-        t.app_title.to_owned()
-    } else {
-        format!("{} — {}", t.app_title, info.store_name)
-    };
+    let title = window_title(Lang::from_code(&info.language), &info.store_name);
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_title(title)

@@ -155,7 +155,12 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
                     ui.add_space(space::SECTION);
                     ui.label(RichText::new(t.simulate_title).color(colour::MUTED));
                     ui.horizontal(|ui| {
-                        let open = matches!(status, OrderStatus::Open | OrderStatus::UserPaying);
+                        // Also while closing: a customer who pays in those seconds is how a
+                        // "paid after cancel" happens, and training should be able to show it.
+                        let open = matches!(
+                            status,
+                            OrderStatus::Open | OrderStatus::UserPaying | OrderStatus::Closing
+                        );
                         if ui
                             .add_enabled(open, egui::Button::new(t.simulate_pay))
                             .clicked()

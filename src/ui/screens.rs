@@ -76,6 +76,9 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     if ui.button(t.switch_language).clicked() {
                         app.set_lang(lang.other());
+                        let title = super::window_title(app.lang(), &app.info.store_name);
+                        ui.ctx()
+                            .send_viewport_cmd(egui::ViewportCommand::Title(title));
                     }
                 });
             });
