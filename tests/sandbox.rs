@@ -238,10 +238,13 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// When a notification arrived, and its body.
+type Received = (Instant, Vec<u8>);
+
 /// A merchant's notify endpoint: records every POST and answers from a script (then SUCCESS).
 #[derive(Clone, Default)]
 struct Receiver {
-    got: Arc<Mutex<Vec<(Instant, Vec<u8>)>>>,
+    got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
