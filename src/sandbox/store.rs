@@ -1,7 +1,7 @@
 //! The gateway's order book and the business rules of the three Native calls and the customer.
 //!
 //! Pure logic: every operation takes the current instant and returns either the fields of a successful
-//! answer or a [`Refusal`]; no I/O, no locking. The HTTP layer ([`super::gateway`]) verifies, signs and
+//! answer or a [`Refusal`]; no I/O, no locking. The HTTP layer (`gateway.rs`) verifies, signs and
 //! frames; this module decides.
 
 use std::collections::HashMap;
