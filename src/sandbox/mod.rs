@@ -306,6 +306,9 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig, listen: SocketAddr) -> std::io::Result<Sandbox> {
         let mut store = store::Store::default();
         if let Some(path) = &config.persist {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
             persist::load(path, &mut store)?;
         }
         let http = reqwest::Client::builder()
