@@ -914,9 +914,10 @@ async fn business_refusals_are_signed() {
 async fn notification_retries_until_acknowledged() {
     let clock = ManualClock::new(t0());
     let sb = start(config(&clock)).await;
-    // Not acknowledgements: HTTP 500 (even with a SUCCESS body), plain "success", a FAIL reply.
+    // Not acknowledgements: HTTP 500 or 302 (even with a SUCCESS body), plain "success", a FAIL reply.
     let (rx, url) = Receiver::start(vec![
         (500, paydesk::wxpay::api::NOTIFY_SUCCESS),
+        (302, paydesk::wxpay::api::NOTIFY_SUCCESS),
         (200, "success"),
         (200, "<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[busy]]></return_msg></xml>"),
     ])
@@ -934,11 +935,11 @@ async fn notification_retries_until_acknowledged() {
     })
     .await;
     let snap = sb.order("NOTIFY0001").unwrap();
-    assert_eq!(snap.notify_attempts, 4);
-    assert_eq!(snap.notify_posts, 4);
+    assert_eq!(snap.notify_attempts, 5);
+    assert_eq!(snap.notify_posts, 5);
     // Nothing more after the acknowledgement.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(rx.count(), 4);
+    assert_eq!(rx.count(), 5);
 
     let bodies = rx.bodies();
     assert!(

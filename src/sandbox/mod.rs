@@ -314,6 +314,8 @@ impl Sandbox {
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(notify::REPLY_TIMEOUT)
+            // Only a direct HTTP 200 counts: a redirect is not an acknowledgement.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent("Mozilla/4.0")
             .build()
             .map_err(std::io::Error::other)?;
