@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::Layer;
 
 /// Keeps the file writer flushing; hold it until the program ends.
 pub struct LogGuard {
@@ -18,7 +18,13 @@ pub struct LogGuard {
 /// Start logging. A log directory that cannot be created only costs the file log, with a warning on stderr.
 pub fn init(data_dir: &Path) -> LogGuard {
     let from_env = std::env::var("RUST_LOG").ok().filter(|s| !s.is_empty());
-    let file_filter = || EnvFilter::new(from_env.clone().unwrap_or_else(|| "warn,paydesk=info".into()));
+    let file_filter = || {
+        EnvFilter::new(
+            from_env
+                .clone()
+                .unwrap_or_else(|| "warn,paydesk=info".into()),
+        )
+    };
     let stderr_filter = EnvFilter::new(from_env.clone().unwrap_or_else(|| "warn".into()));
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
@@ -41,7 +47,10 @@ pub fn init(data_dir: &Path) -> LogGuard {
                 .with_writer(writer)
                 .with_ansi(false)
                 .with_filter(file_filter());
-            let _ = tracing_subscriber::registry().with(stderr).with(file).try_init();
+            let _ = tracing_subscriber::registry()
+                .with(stderr)
+                .with(file)
+                .try_init();
             LogGuard { _file: Some(guard) }
         }
         None => {

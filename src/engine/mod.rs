@@ -871,7 +871,9 @@ async fn start_sandbox(settings: &EngineSettings) -> Result<SandboxPlace, Engine
             Sandbox::start(config, "127.0.0.1:0".parse().expect("valid"))
                 .await
                 .map(SandboxPlace::Embedded)
-                .map_err(|e| EngineError::Startup(format!("cannot start the sandbox on loopback: {e}")))
+                .map_err(|e| {
+                    EngineError::Startup(format!("cannot start the sandbox on loopback: {e}"))
+                })
         }
     }
 }
