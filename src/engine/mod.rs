@@ -852,7 +852,7 @@ enum SandboxPlace {
 /// Start the embedded sandbox at the configured address; if a `paydesk sandbox` already serves there, use it;
 /// if something else holds the port, take any free port.
 async fn start_sandbox(settings: &EngineSettings) -> Result<SandboxPlace, EngineError> {
-    let mut config = SandboxConfig {
+    let config = SandboxConfig {
         clock: settings.clock.clone(),
         close_min_age: settings.timing.close_min_age,
         persist: Some(settings.data_dir.join("sandbox-state.json")),
