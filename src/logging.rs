@@ -15,8 +15,9 @@ pub struct LogGuard {
     _file: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
 
-/// Start logging. A log directory that cannot be created only costs the file log, with a warning on stderr.
-pub fn init(data_dir: &Path) -> LogGuard {
+/// Start logging; to a file in `data_dir` too when given (commands that only read the ledger log to stderr
+/// and create nothing). A log directory that cannot be created only costs the file log, with a warning.
+pub fn init(data_dir: Option<&Path>) -> LogGuard {
     let from_env = std::env::var("RUST_LOG").ok().filter(|s| !s.is_empty());
     let file_filter = || {
         EnvFilter::new(
@@ -31,6 +32,10 @@ pub fn init(data_dir: &Path) -> LogGuard {
         .with_target(false)
         .with_filter(stderr_filter);
 
+    let Some(data_dir) = data_dir else {
+        let _ = tracing_subscriber::registry().with(stderr).try_init();
+        return LogGuard { _file: None };
+    };
     let dir = data_dir.join("logs");
     let appender = std::fs::create_dir_all(&dir).ok().and_then(|_| {
         tracing_appender::rolling::Builder::new()
