@@ -964,6 +964,12 @@ fn reopening_keeps_everything_and_the_schema_version() {
     );
     ledger.check_integrity().unwrap();
     drop(ledger);
+    let mut wal = path.clone().into_os_string();
+    wal.push("-wal");
+    assert!(
+        !Path::new(&wal).exists(),
+        "closing checkpoints the WAL into the file"
+    );
     let raw = rusqlite::Connection::open(&path).unwrap();
     let v: i64 = raw
         .query_row("PRAGMA user_version", [], |r| r.get(0))
