@@ -8,13 +8,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use paydesk::config::Config;
-use paydesk::engine::{Cart, CartLine, Engine, EngineEvent, EngineSettings, Gateway, Timing, sandbox_merchant};
+use paydesk::engine::{
+    Cart, CartLine, Engine, EngineEvent, EngineSettings, Gateway, Timing, sandbox_merchant,
+};
 use paydesk::money::Fen;
 use paydesk::sandbox::{CustomerAction, Faults, Sandbox, SandboxConfig};
 
 fn cart(i: u32) -> Cart {
     Cart {
-        lines: vec![CartLine { name: format!("商品{i}"), unit_price: Fen::new(1250).unwrap(), qty: 1 }],
+        lines: vec![CartLine {
+            name: format!("商品{i}"),
+            unit_price: Fen::new(1250).unwrap(),
+            qty: 1,
+        }],
         cashier: "bench".into(),
     }
 }
@@ -26,12 +32,23 @@ fn pct(v: &mut [Duration], p: f64) -> Duration {
 
 fn report(name: &str, mut v: Vec<Duration>) {
     let (p50, p99) = (pct(&mut v, 0.50), pct(&mut v, 0.99));
-    println!("{name:<44} n={:<4} p50={:>9.2?} p99={:>9.2?} max={:>9.2?}", v.len(), p50, p99, v.last().unwrap());
+    println!(
+        "{name:<44} n={:<4} p50={:>9.2?} p99={:>9.2?} max={:>9.2?}",
+        v.len(),
+        p50,
+        p99,
+        v.last().unwrap()
+    );
 }
 
 async fn engine(dir: &std::path::Path, sb: &Sandbox, timing: Timing) -> Engine {
     let mut s = EngineSettings::new(Config::sandbox_default(), dir.to_path_buf());
-    s.gateway = Gateway::External { primary: sb.base_url(), backup: None, merchant: sandbox_merchant(), sandbox: true };
+    s.gateway = Gateway::External {
+        primary: sb.base_url(),
+        backup: None,
+        merchant: sandbox_merchant(),
+        sandbox: true,
+    };
     s.timing = timing;
     Engine::start(s).await.unwrap()
 }
@@ -54,7 +71,9 @@ async fn pay_latencies(engine: &Engine, sb: &Sandbox, n: u32, spread: Duration) 
         tokio::spawn(async move {
             tokio::time::sleep_until((start + offset).into()).await;
             let t = Instant::now();
-            paydesk::sandbox::remote_customer(&url, &no, CustomerAction::Pay).await.unwrap();
+            paydesk::sandbox::remote_customer(&url, &no, CustomerAction::Pay)
+                .await
+                .unwrap();
             pays.lock().await.insert(no, t);
         });
     }
@@ -66,16 +85,28 @@ async fn pay_latencies(engine: &Engine, sb: &Sandbox, n: u32, spread: Duration) 
         }
     }
     pay_times.extend(pays.lock().await.drain());
-    orders.iter().map(|no| paid_at[no].saturating_duration_since(pay_times[no])).collect()
+    orders
+        .iter()
+        .map(|no| paid_at[no].saturating_duration_since(pay_times[no]))
+        .collect()
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let sb = Sandbox::start(SandboxConfig { close_min_age: Duration::ZERO, ..SandboxConfig::default() }, "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
+        let sb = Sandbox::start(
+            SandboxConfig {
+                close_min_age: Duration::ZERO,
+                ..SandboxConfig::default()
+            },
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
 
         // Charge → code_url (the order stored durably first, then unifiedorder).
         let e = engine(dir.path(), &sb, Timing::live()).await;
@@ -95,13 +126,22 @@ fn main() {
         slow.first_query_after = Duration::from_secs(3600);
         slow.poll_interval = Duration::from_secs(3600);
         let e = engine(dir.path(), &sb, slow).await;
-        report("pay -> paid in ledger (notification)", pay_latencies(&e, &sb, 200, Duration::from_secs(4)).await);
+        report(
+            "pay -> paid in ledger (notification)",
+            pay_latencies(&e, &sb, 200, Duration::from_secs(4)).await,
+        );
         e.shutdown().await;
 
         // Polling only: every notification dropped.
-        sb.set_faults(Faults { drop_notify: 1.0, ..Faults::default() });
+        sb.set_faults(Faults {
+            drop_notify: 1.0,
+            ..Faults::default()
+        });
         let e = engine(dir.path(), &sb, Timing::live()).await;
-        report("pay -> paid in ledger (polling only, 2 s)", pay_latencies(&e, &sb, 200, Duration::from_secs(6)).await);
+        report(
+            "pay -> paid in ledger (polling only, 2 s)",
+            pay_latencies(&e, &sb, 200, Duration::from_secs(6)).await,
+        );
         e.shutdown().await;
         sb.shutdown().await;
     });

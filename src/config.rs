@@ -201,12 +201,11 @@ impl Config {
                     key.chars().count()
                 ));
             }
-            let sign_type = match m.sign_type.as_deref().unwrap_or("HMAC-SHA256") {
-                s => SignType::parse(s).unwrap_or_else(|| {
-                    bad("merchant", "sign_type", format!("expected \"MD5\" or \"HMAC-SHA256\", got {s:?}"));
-                    SignType::HmacSha256
-                }),
-            };
+            let s = m.sign_type.as_deref().unwrap_or("HMAC-SHA256");
+            let sign_type = SignType::parse(s).unwrap_or_else(|| {
+                bad("merchant", "sign_type", format!("expected \"MD5\" or \"HMAC-SHA256\", got {s:?}"));
+                SignType::HmacSha256
+            });
             let gateway = m.gateway.unwrap_or_else(|| crate::wxpay::client::LIVE_PRIMARY.into());
             if !valid_base_url(&gateway) {
                 bad("merchant", "gateway", format!("expected an http(s) base URL, got {gateway:?}"));

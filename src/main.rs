@@ -7,7 +7,13 @@ use paydesk::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _logs = paydesk::logging::init(&paydesk::paths::data_dir());
+    // The window and the commands that run the engine or the sandbox keep a log file; the others only read.
+    let file_log = matches!(
+        cli.command,
+        None | Some(Command::Gui | Command::Charge { .. } | Command::Sandbox(_))
+    );
+    let data_dir = paydesk::paths::data_dir();
+    let _logs = paydesk::logging::init(file_log.then_some(data_dir.as_path()));
     match cli.command {
         None | Some(Command::Gui) => match paydesk::ui::run() {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,19 +1,20 @@
 //! The payment engine against a real sandbox gateway on loopback and a real SQLite ledger in a temp dir:
 //! every path by which an order reaches a final state.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use paydesk::clock::{ManualClock, SharedClock};
-use paydesk::config::Config;
 use paydesk::engine::{
-    Cart, CartLine, Engine, EngineError, EngineSettings, Gateway, Timing, sandbox_merchant,
+    Cart, CartLine, Engine, EngineError, EngineSettings, Gateway, sandbox_merchant,
 };
 use paydesk::ledger::OrderStatus;
 use paydesk::money::Fen;
 use paydesk::sandbox::{CustomerAction, Faults, Sandbox, SandboxConfig};
-use paydesk::wxpay::{RetryPolicy, TradeState, sign, xml};
+use paydesk::wxpay::{TradeState, sign, xml};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -36,22 +37,7 @@ async fn sandbox() -> Sandbox {
 }
 
 fn settings(dir: &std::path::Path, sb: &Sandbox) -> EngineSettings {
-    let mut s = EngineSettings::new(Config::sandbox_default(), dir.to_path_buf());
-    s.gateway = Gateway::External {
-        primary: sb.base_url(),
-        backup: None,
-        merchant: sandbox_merchant(),
-        sandbox: true,
-    };
-    s.timing = Timing::fast();
-    s.retry = RetryPolicy {
-        attempts: 3,
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-    };
-    s.connect_timeout = Duration::from_millis(500);
-    s.read_timeout = Duration::from_secs(2);
-    s
+    common::engine_settings(dir, &sb.base_url())
 }
 
 fn cart() -> Cart {

@@ -371,6 +371,60 @@ fn every_status_and_input_is_applied_and_recorded() {
     }
 }
 
+/// A notification and a query reporting the same payment at once, through two handles on one file (as two
+/// processes would): each order changes exactly once, and both reports are recorded.
+#[test]
+fn racing_reports_of_one_payment_change_the_order_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    let a = Ledger::open(&path).unwrap();
+    let b = Ledger::open(&path).unwrap();
+    let otns: Vec<String> = (0..40).map(|k| format!("R{k:03}")).collect();
+    for otn in &otns {
+        a.create_order(&order(otn)).unwrap();
+    }
+    let total = order("x").total;
+    let run = |ledger: &Ledger, source: Source| {
+        otns.iter()
+            .filter(|otn| {
+                let ev = Evidence::paid(source, payment(&format!("T{otn}"), total), "SUCCESS");
+                ledger.apply(otn, Input::Paid, &ev, at(1)).unwrap().changed
+            })
+            .count()
+    };
+    let changed: Vec<usize> = std::thread::scope(|s| {
+        let h1 = s.spawn(|| run(&a, Source::Notify));
+        let h2 = s.spawn(|| run(&b, Source::Query));
+        vec![h1.join().unwrap(), h2.join().unwrap()]
+    });
+    assert_eq!(changed.iter().sum::<usize>(), otns.len(), "{changed:?}");
+    for otn in &otns {
+        assert_eq!(a.order(otn).unwrap().unwrap().status, OrderStatus::Paid);
+        let outcomes: Vec<_> = a
+            .events(otn)
+            .unwrap()
+            .into_iter()
+            .skip(1)
+            .map(|e| e.outcome)
+            .collect();
+        assert_eq!(outcomes.len(), 2);
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| o.as_str() == "creating -> paid")
+                .count(),
+            1
+        );
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| o.as_str() == "ignored: already paid")
+                .count(),
+            1
+        );
+    }
+}
+
 #[test]
 fn backwards_reports_are_recorded_and_ignored() {
     let (_dir, ledger) = new_ledger();
@@ -964,6 +1018,12 @@ fn reopening_keeps_everything_and_the_schema_version() {
     );
     ledger.check_integrity().unwrap();
     drop(ledger);
+    let mut wal = path.clone().into_os_string();
+    wal.push("-wal");
+    assert!(
+        !Path::new(&wal).exists(),
+        "closing checkpoints the WAL into the file"
+    );
     let raw = rusqlite::Connection::open(&path).unwrap();
     let v: i64 = raw
         .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -12,6 +12,8 @@
 //! `PAYDESK_SIM_SEED` replays a run; `PAYDESK_SIM_ORDERS` sets its size (default 1000). The seed is printed
 //! at the start and in every failure message.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -19,32 +21,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use paydesk::config::Config;
-use paydesk::engine::{Cart, CartLine, Engine, EngineSettings, Gateway, Timing, sandbox_merchant};
+use paydesk::engine::{Cart, CartLine, Engine, EngineSettings};
 use paydesk::ledger::{Ledger, OrderStatus};
 use paydesk::money::Fen;
 use paydesk::sandbox::{CustomerAction, Faults, Sandbox, SandboxConfig};
-use paydesk::wxpay::{RetryPolicy, TradeState};
+use paydesk::wxpay::TradeState;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 fn settings(dir: &std::path::Path, url: &str) -> EngineSettings {
-    let mut s = EngineSettings::new(Config::sandbox_default(), dir.to_path_buf());
-    s.gateway = Gateway::External {
-        primary: url.to_string(),
-        backup: None,
-        merchant: sandbox_merchant(),
-        sandbox: true,
-    };
-    s.timing = Timing::fast();
-    s.retry = RetryPolicy {
-        attempts: 3,
-        base_delay: Duration::from_millis(2),
-        max_delay: Duration::from_millis(10),
-    };
-    s.connect_timeout = Duration::from_millis(300);
-    s.read_timeout = Duration::from_millis(800);
-    s
+    common::engine_settings(dir, url)
 }
 
 fn random_cart(rng: &mut StdRng) -> Cart {
@@ -179,14 +165,12 @@ async fn simulation() {
                     ..sb.faults()
                 });
             }
-            match engine.charge(random_cart(&mut rng)).await {
-                Ok(v) => {
-                    customer_plan(&mut rng, &sb, &v.out_trade_no);
-                    if rng.random_range(0..10) == 0 {
-                        let _ = engine.cancel(&v.out_trade_no).await;
-                    }
+            // A failed charge was stored before sending; the engine drives it to a final state.
+            if let Ok(v) = engine.charge(random_cart(&mut rng)).await {
+                customer_plan(&mut rng, &sb, &v.out_trade_no);
+                if rng.random_range(0..10) == 0 {
+                    let _ = engine.cancel(&v.out_trade_no).await;
                 }
-                Err(_) => {} // stored before sending; driven to a final state by the engine
             }
             charged += 1;
             if rng.random_range(0..4) == 0 {

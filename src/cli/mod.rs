@@ -52,18 +52,20 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// The hour (0-23) the business day starts at, for shops open past midnight.
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..24))]
-        day_start_hour: u8,
+        /// The hour (0-23) the business day starts at, for shops open past midnight
+        /// (default: `day_start_hour` of the configuration, else 0).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..24))]
+        day_start_hour: Option<u8>,
     },
     /// List orders in the terminal.
     Orders {
         /// The day, YYYY-MM-DD (default: today).
         #[arg(long)]
         date: Option<String>,
-        /// The hour (0-23) the business day starts at, for shops open past midnight.
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..24))]
-        day_start_hour: u8,
+        /// The hour (0-23) the business day starts at, for shops open past midnight
+        /// (default: `day_start_hour` of the configuration, else 0).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..24))]
+        day_start_hour: Option<u8>,
     },
     /// Copy the ledger database to FILE while PayDesk may be running (SQLite online backup).
     Backup { file: PathBuf },
@@ -136,11 +138,11 @@ pub fn run(command: Command) -> ExitCode {
             date,
             out,
             day_start_hour,
-        } => ledger::export(&date, out.as_deref(), day_start_hour),
+        } => ledger::export(&date, out.as_deref(), day_start(day_start_hour)),
         Command::Orders {
             date,
             day_start_hour,
-        } => ledger::orders(date.as_deref(), day_start_hour),
+        } => ledger::orders(date.as_deref(), day_start(day_start_hour)),
         Command::Backup { file } => ledger::backup(&file),
         Command::Config { action } => config::run(action),
     };
@@ -151,6 +153,17 @@ pub fn run(command: Command) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The business day's start hour: the flag, else the configuration's, else midnight.
+fn day_start(flag: Option<u8>) -> u8 {
+    flag.unwrap_or_else(|| match crate::config::Config::load_default() {
+        Ok(c) => c.day_start_hour,
+        Err(e) => {
+            eprintln!("paydesk: configuration ignored for the business day ({e}); using midnight");
+            0
+        }
+    })
 }
 
 /// A command's failure, shown as one clear line.

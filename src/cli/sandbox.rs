@@ -37,6 +37,14 @@ pub fn run(args: SandboxArgs) -> CmdResult {
 }
 
 async fn serve(args: SandboxArgs) -> CmdResult {
+    // Show what the gateway does (orders, customer actions, notifications) unless RUST_LOG says otherwise.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("paydesk=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
     let config = SandboxConfig {
         appid: args.appid.clone(),
         mch_id: args.mch_id.clone(),

@@ -51,7 +51,7 @@ pub(super) async fn process(inner: &Arc<Inner>, body: &[u8]) -> String {
             // Keep a trace with the order it claims to be about, if that order is ours.
             if let Ok(fields) = xml::decode(body)
                 && let Some(no) = fields.get("out_trade_no")
-                && matches!(inner.load(no).await, Ok(_))
+                && inner.load(no).await.is_ok()
             {
                 inner.log(no, "notify.refused", &e.to_string()).await;
             }

@@ -215,7 +215,7 @@ impl Engine {
                 ),
                 (Gateway::FromConfig, None) => {
                     let merchant = sandbox_merchant();
-                    let url = match start_sandbox(&settings).await {
+                    let url = match start_sandbox(&settings).await? {
                         SandboxPlace::Embedded(s) => {
                             let url = s.base_url();
                             sandbox = Some(s);
@@ -851,8 +851,8 @@ enum SandboxPlace {
 
 /// Start the embedded sandbox at the configured address; if a `paydesk sandbox` already serves there, use it;
 /// if something else holds the port, take any free port.
-async fn start_sandbox(settings: &EngineSettings) -> SandboxPlace {
-    let mut config = SandboxConfig {
+async fn start_sandbox(settings: &EngineSettings) -> Result<SandboxPlace, EngineError> {
+    let config = SandboxConfig {
         clock: settings.clock.clone(),
         close_min_age: settings.timing.close_min_age,
         persist: Some(settings.data_dir.join("sandbox-state.json")),
@@ -860,19 +860,20 @@ async fn start_sandbox(settings: &EngineSettings) -> SandboxPlace {
     };
     let addr = settings.config.sandbox_listen;
     match Sandbox::start(config.clone(), addr).await {
-        Ok(s) => SandboxPlace::Embedded(s),
+        Ok(s) => Ok(SandboxPlace::Embedded(s)),
         Err(e) => {
             let url = format!("http://{addr}");
             if sandbox_answers(&url).await {
                 tracing::info!(%url, "using the sandbox already running there");
-                return SandboxPlace::Running(url);
+                return Ok(SandboxPlace::Running(url));
             }
             tracing::warn!(%addr, error = %e, "sandbox address busy; using a free port");
-            config.persist = Some(settings.data_dir.join("sandbox-state.json"));
-            match Sandbox::start(config, "127.0.0.1:0".parse().expect("valid")).await {
-                Ok(s) => SandboxPlace::Embedded(s),
-                Err(e) => panic!("cannot start the sandbox on loopback: {e}"),
-            }
+            Sandbox::start(config, "127.0.0.1:0".parse().expect("valid"))
+                .await
+                .map(SandboxPlace::Embedded)
+                .map_err(|e| {
+                    EngineError::Startup(format!("cannot start the sandbox on loopback: {e}"))
+                })
         }
     }
 }

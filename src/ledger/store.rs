@@ -30,8 +30,10 @@ pub const PAID_AFTER_CANCEL_ALERT: &str = "paid after cancel — refund or hand 
 /// so a long export never holds up a payment.
 pub struct Ledger {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    // Declared (so dropped) before the writer: the last connection to close checkpoints the WAL into the
+    // main file and removes it, and only the writer can.
     reader: Mutex<Connection>,
+    writer: Mutex<Connection>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -295,8 +297,8 @@ impl Ledger {
         reader.busy_timeout(BUSY_TIMEOUT)?;
         Ok(Ledger {
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            writer: Mutex::new(writer),
         })
     }
 

@@ -86,8 +86,15 @@ impl Switch {
 
     /// Close for good (shutdown): no re-bind after this.
     pub fn stop(&self) {
-        let _ = self.set_refusing(true);
-        self.lock().stopped = true;
+        let mut st = self.lock();
+        st.stopped = true;
+        st.listener = None;
+        for (_, conn) in st.conns.drain() {
+            let _ = conn.shutdown(Shutdown::Both);
+        }
+        if let Some(w) = st.waker.take() {
+            w.wake();
+        }
     }
 
     fn poll_accept(self: &Arc<Self>, cx: &mut Context<'_>) -> Poll<(Tracked, SocketAddr)> {

@@ -6,14 +6,14 @@
 //! * serves `/pay/unifiedorder`, `/pay/orderquery` and `/pay/closeorder` exactly as the reference describes
 //!   (POST only, XML both ways, request signature checked with `sign_type`, answers signed with the same
 //!   algorithm, the documented `return_code`/`result_code`/`err_code` for every failure) — see
-//!   [`gateway`] for the order of checks;
+//!   `gateway.rs` for the order of checks;
 //! * keeps one merchant's orders ([`store`]): NOTPAY → USERPAYING → SUCCESS or PAYERROR, or → CLOSED;
 //! * plays the customer ([`Sandbox::customer`], `POST /sandbox/customer`, the web page at `/`);
-//! * POSTs signed payment notifications on the live retry schedule ([`notify`]);
+//! * POSTs signed payment notifications on the live retry schedule ([`NOTIFY_SCHEDULE`]);
 //! * injects faults on demand ([`Faults`]), including really closing its port.
 //!
 //! What it is not: a merchant (it keeps no ledger), a model of WeChat's risk checks, coupons or refunds
-//! (yet: an endpoint is one [`gateway::Api`] variant and one handler), or a TLS server.
+//! (yet: an endpoint is one `gateway::Api` variant and one handler), or a TLS server.
 //!
 //! Decisions where the live behaviour is not documented (reference §15) are stated where they are made:
 //! the default payment window ([`store::DEFAULT_WINDOW`]), what orderquery says after expiry
@@ -40,7 +40,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 use crate::clock::{SharedClock, SystemClock};
 use crate::money::Fen;
 use crate::sandbox_defaults;
-use crate::wxpay::{ApiKey, SignType, TradeState};
+use crate::wxpay::{ApiKey, Merchant, SignType, TradeState};
 
 pub use notify::SCHEDULE as NOTIFY_SCHEDULE;
 
@@ -306,11 +306,16 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig, listen: SocketAddr) -> std::io::Result<Sandbox> {
         let mut store = store::Store::default();
         if let Some(path) = &config.persist {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
             persist::load(path, &mut store)?;
         }
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(notify::REPLY_TIMEOUT)
+            // Only a direct HTTP 200 counts: a redirect is not an acknowledgement.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent("Mozilla/4.0")
             .build()
             .map_err(std::io::Error::other)?;
@@ -384,6 +389,16 @@ impl Sandbox {
     /// The address it serves on.
     pub fn local_addr(&self) -> SocketAddr {
         self.switch.local_addr()
+    }
+
+    /// The merchant identity it accepts, signing with `sign_type`: what a client of it needs.
+    pub fn merchant(&self, sign_type: SignType) -> Merchant {
+        Merchant {
+            appid: self.inner.appid.clone(),
+            mch_id: self.inner.mch_id.clone(),
+            key: self.inner.key.clone(),
+            sign_type,
+        }
     }
 
     /// Replace the faults at run time. Re-seeds the fault RNG with `faults.seed`. Switching

@@ -1,7 +1,7 @@
 //! The gateway's order book and the business rules of the three Native calls and the customer.
 //!
 //! Pure logic: every operation takes the current instant and returns either the fields of a successful
-//! answer or a [`Refusal`]; no I/O, no locking. The HTTP layer ([`super::gateway`]) verifies, signs and
+//! answer or a [`Refusal`]; no I/O, no locking. The HTTP layer (`gateway.rs`) verifies, signs and
 //! frames; this module decides.
 
 use std::collections::HashMap;
@@ -263,7 +263,7 @@ impl Store {
             if existing.request != business {
                 return Err(biz(
                     "INVALID_REQUEST",
-                    "201 商户订单号重复（订单重入时，要求参数值与原请求一致）",
+                    "参数错误：订单重入时，要求参数值与原请求一致，请确认参数问题",
                 ));
             }
             false
@@ -609,7 +609,7 @@ mod tests {
             s.unified_order(&req("ORDER001", "1289"), SignType::Md5, now()),
             Err(biz(
                 "INVALID_REQUEST",
-                "201 商户订单号重复（订单重入时，要求参数值与原请求一致）"
+                "参数错误：订单重入时，要求参数值与原请求一致，请确认参数问题"
             ))
         );
         let (st, paid) = s
