@@ -292,9 +292,19 @@ fn every_status_is_shown_in_words_and_paid_after_cancel_is_an_alert() {
         transaction_id: Some("4200000000202605201234".into()),
         ..open.clone()
     }));
+    // The cashier has moved on to the history when it arrives: they stay there, and the alert is on top.
+    h.get_by_label("历史订单").click();
+    h.run();
+    assert_eq!(h.state().screen(), Screen::History);
     wait_until(&mut h, "paid after cancel", |a| !a.alerts().is_empty());
-    h.get_by_label("⚠ 取消后已支付！请联系店长");
+    assert_eq!(h.state().screen(), Screen::History);
     let alert = "⚠ 订单 POS1-TEST-0001 在取消后已支付 ¥12.34。钱已收到：请交付商品，或联系店长在商户平台退款。";
+    assert_eq!(h.get_all_by_label(alert).count(), 1);
+    // Back on the order: its status says so too.
+    h.get_by_label("收银").click();
+    h.run();
+    assert_eq!(h.state().screen(), Screen::Payment);
+    h.get_by_label("⚠ 取消后已支付！请联系店长");
     assert_eq!(h.get_all_by_label(alert).count(), 2);
     h.get_by_label("新的一单").click();
     h.run();

@@ -424,6 +424,9 @@ impl PaydeskApp {
                 paid_shown_at: None,
             });
         }
+        // A late change to an order the cashier already left (say, paid after cancel while they look at the
+        // history) updates it and raises the alert, but does not pull them off the screen they are on.
+        let follow = !same || matches!(self.screen, Screen::Payment | Screen::Paid);
         let now = self.clock.now();
         let Some(p) = self.payment.as_mut() else {
             return;
@@ -445,13 +448,17 @@ impl PaydeskApp {
                     p.paid_shown_at = Some(now);
                 }
                 p.confirm_cancel = false;
-                self.screen = Screen::Paid;
+                if follow {
+                    self.screen = Screen::Paid;
+                }
             }
             _ => {
                 if p.order.status.is_final() {
                     p.confirm_cancel = false;
                 }
-                self.screen = Screen::Payment;
+                if follow {
+                    self.screen = Screen::Payment;
+                }
             }
         }
     }

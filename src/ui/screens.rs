@@ -6,6 +6,7 @@ use eframe::egui::{self, RichText};
 use super::app::{PaydeskApp, Screen};
 use super::theme::{colour, size};
 use super::{history, payment, sale};
+use crate::ledger::state::OrderStatus;
 
 pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
     let lang = app.lang();
@@ -61,9 +62,9 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
                         egui::Button::selectable(selected, RichText::new(label).size(size::BUTTON)),
                     );
                     if r.clicked() {
-                        if screen == Screen::Sale && app.payment.is_some() {
+                        if let (Screen::Sale, Some(p)) = (screen, app.payment.as_ref()) {
                             // Back to the order on screen (or its final state).
-                            app.screen = if app.screen == Screen::Paid {
+                            app.screen = if p.order.status == OrderStatus::Paid {
                                 Screen::Paid
                             } else {
                                 Screen::Payment
