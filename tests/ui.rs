@@ -140,16 +140,9 @@ fn keyboard_lines_make_an_exact_total() {
 
     // Enter on the empty name field charges.
     type_enter(&mut h, "");
-    for _ in 0..100 {
-        h.step();
-        if h.state().engine_errors().is_empty()
-            && !backend.charged.lock().unwrap().is_empty()
-            && h.query_by_label_contains("no engine").is_some()
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    wait_until(&mut h, "the charge's answer", |a| {
+        a.screen() == Screen::Sale && !a.sale_is_charging()
+    });
     let charged = backend.charged.lock().unwrap().clone();
     assert_eq!(charged.len(), 1);
     assert_eq!(charged[0].total(), Fen::new(1905));

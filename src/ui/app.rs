@@ -210,6 +210,10 @@ impl PaydeskApp {
     pub fn cart(&self) -> &[crate::engine::CartLine] {
         &self.sale.lines
     }
+    /// A Charge has been sent and its answer has not arrived.
+    pub fn sale_is_charging(&self) -> bool {
+        self.sale.charging
+    }
     pub fn current_order(&self) -> Option<&OrderView> {
         self.payment.as_ref().map(|p| &p.order)
     }
