@@ -223,7 +223,10 @@ fn english_switch_and_sandbox_banner() {
     h.run();
     assert_eq!(h.state().lang(), Lang::En);
     h.get_by_label("Charge (F12)");
-    h.get_by_label("Item name");
+    // The click took the keyboard away from the fields; the name field has it back.
+    assert!(h.get_by_label("Item name").is_focused());
+    type_enter(&mut h, "Green tea");
+    assert!(h.get_by_label("Unit price (¥)").is_focused());
     h.get_by_label("沙箱模式 — 不是真实收款 / Sandbox — no real money");
     h.get_by_label("中文").click();
     h.run();
@@ -278,6 +281,10 @@ fn every_status_is_shown_in_words_and_paid_after_cancel_is_an_alert() {
             a.current_order().unwrap().status == status
         });
         h.get_by_label(words);
+        // The code and the countdown only while the customer can still pay.
+        let payable = status == UserPaying;
+        assert_eq!(h.query_by_label("付款二维码").is_some(), payable, "{words}");
+        assert_eq!(h.query_by_label("10:00").is_some(), payable, "{words}");
     }
     // The money arrives after all: an alert on the payment screen and above every screen.
     let _ = backend.events.send(EngineEvent::Order(OrderView {

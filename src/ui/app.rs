@@ -547,7 +547,7 @@ impl PaydeskApp {
     /// paid view's automatic return. Everything else repaints on input or on a message.
     fn schedule_repaint(&self, ctx: &egui::Context) {
         let ticking = match (self.screen, self.payment.as_ref()) {
-            (Screen::Payment, Some(p)) => !p.order.status.is_final(),
+            (Screen::Payment, Some(p)) => super::payment::payable(p.order.status),
             (Screen::Paid, Some(_)) => true,
             _ => false,
         };
@@ -642,6 +642,12 @@ impl eframe::App for PaydeskApp {
         self.schedule_repaint(ui.ctx());
         if !self.first_frame_logged {
             self.first_frame_logged = true;
+            // The title was made before the saved language was known.
+            ui.ctx()
+                .send_viewport_cmd(egui::ViewportCommand::Title(super::window_title(
+                    self.prefs.lang,
+                    &self.info.store_name,
+                )));
             let since_launch = super::LAUNCHED.get().map(|t| t.elapsed().as_millis());
             tracing::info!(
                 since_launch_ms = ?since_launch,

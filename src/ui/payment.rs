@@ -22,6 +22,14 @@ fn big_button(text: &str, fill: Option<egui::Color32>) -> egui::Button<'static> 
     b
 }
 
+/// The customer can still pay by scanning: the code and the countdown are shown.
+pub fn payable(status: OrderStatus) -> bool {
+    matches!(
+        status,
+        OrderStatus::Creating | OrderStatus::Open | OrderStatus::UserPaying
+    )
+}
+
 /// Draw the payment screen.
 pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
     let lang = app.lang();
@@ -53,17 +61,17 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
         ui.vertical(|ui| {
             ui.set_width(qr_side);
             match (&p.qr, &p.qr_error) {
-                (Some(qr), _) if !status.is_final() => {
+                (Some(qr), _) if payable(status) => {
                     qr.show(ui, qr_side, t.qr_label);
                 }
                 (_, Some(e)) => {
                     ui.label(RichText::new(e).color(colour::ERROR));
                 }
-                (None, None) if !status.is_final() => {
+                (None, None) if payable(status) => {
                     ui.label(RichText::new(t.waiting_code_url).size(size::STATUS));
                 }
                 _ => {
-                    // A final order shows no code: nobody should scan it any more.
+                    // A closing or final order shows no code: nobody should scan it any more.
                     ui.add_space(space::SECTION);
                 }
             }
@@ -71,7 +79,7 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
         ui.add_space(space::SECTION);
         ui.vertical(|ui| {
             ui.set_width(info_width);
-            if !status.is_final() {
+            if payable(status) {
                 ui.label(RichText::new(t.scan_to_pay).size(size::HEADING));
             }
             ui.label(RichText::new(t.amount).color(colour::MUTED));
@@ -84,7 +92,7 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
             ui.label(RichText::new(t.order_no).color(colour::MUTED));
             ui.label(RichText::new(&p.order.out_trade_no).monospace());
             ui.add_space(space::GAP);
-            if !status.is_final() {
+            if payable(status) {
                 ui.label(RichText::new(t.time_left).color(colour::MUTED));
                 ui.label(
                     RichText::new(countdown_text(now, p.order.expires_at))
@@ -188,7 +196,7 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
     // Cancel needs a second, deliberate click.
     if p.confirm_cancel && !status.is_final() {
         let modal = egui::Modal::new(egui::Id::unique("confirm_cancel")).show(ui.ctx(), |ui| {
-            ui.set_width(420.0);
+            ui.set_width(540.0);
             ui.heading(t.cancel_confirm_title);
             ui.label(t.cancel_confirm_body);
             ui.add_space(space::GAP);

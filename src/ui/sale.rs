@@ -242,7 +242,11 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
     let sale = &mut app.sale;
     let mut charge = false;
 
-    // The entry row.
+    // The entry row. When nothing has the keyboard (after a click elsewhere), the name field takes it, so a
+    // barcode scanner's input never goes nowhere.
+    if sale.focus.is_none() && ui.memory(|m| m.focused().is_none()) {
+        sale.focus = Some(Field::Name);
+    }
     let focus = sale.focus.take();
     ui.add_space(space::GAP);
     let enter = |ui: &egui::Ui, r: &egui::Response| {
@@ -438,6 +442,7 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
         }
         if let Some(i) = remove {
             sale.remove(i);
+            sale.focus = Some(Field::Name);
         }
     });
 

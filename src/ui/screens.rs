@@ -97,19 +97,21 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
                         .fill(colour::ALERT_BG)
                         .inner_margin(8.0)
                         .show(ui, |ui| {
-                            ui.horizontal(|ui| {
-                                ui.label(
+                            ui.set_width(ui.available_width());
+                            ui.add(
+                                egui::Label::new(
                                     RichText::new(lang.paid_after_cancel_alert(
                                         &a.out_trade_no,
                                         &a.total.to_string(),
                                     ))
                                     .color(colour::ALERT_FG)
                                     .strong(),
-                                );
-                                if ui.button(t.dismiss).clicked() {
-                                    dismiss_alert = Some(i);
-                                }
-                            });
+                                )
+                                .wrap(),
+                            );
+                            if ui.button(t.dismiss).clicked() {
+                                dismiss_alert = Some(i);
+                            }
                         });
                 }
                 for (i, e) in app.errors.iter().enumerate() {
@@ -117,12 +119,13 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
                         .fill(colour::NOTICE_BG)
                         .inner_margin(8.0)
                         .show(ui, |ui| {
-                            ui.horizontal(|ui| {
-                                ui.label(RichText::new(e).color(colour::NOTICE_FG));
-                                if ui.button(t.dismiss).clicked() {
-                                    dismiss_error = Some(i);
-                                }
-                            });
+                            ui.set_width(ui.available_width());
+                            ui.add(
+                                egui::Label::new(RichText::new(e).color(colour::NOTICE_FG)).wrap(),
+                            );
+                            if ui.button(t.dismiss).clicked() {
+                                dismiss_error = Some(i);
+                            }
                         });
                 }
             });
