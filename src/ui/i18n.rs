@@ -212,6 +212,7 @@ pub struct Texts {
     pub new_sale: &'static str,
     pub charge_again: &'static str,
     pub waiting_code_url: &'static str,
+    pub closing_note: &'static str,
 
     // Paid
     pub paid_title: &'static str,
@@ -302,6 +303,7 @@ pub static ZH: Texts = Texts {
     new_sale: "新的一单",
     charge_again: "重新收款",
     waiting_code_url: "正在获取二维码…",
+    closing_note: "二维码已撤下。微信要求订单创建 5 分钟后才能关闭；PayDesk 会一直跟踪，直到微信确认已关闭。",
 
     paid_title: "收款成功",
     transaction_id: "微信支付单号",
@@ -389,6 +391,7 @@ pub static EN: Texts = Texts {
     new_sale: "New sale",
     charge_again: "Charge again",
     waiting_code_url: "Getting the QR code…",
+    closing_note: "The QR code is withdrawn. WeChat only closes an order 5 minutes after it was created; PayDesk keeps watching until WeChat confirms it is closed.",
 
     paid_title: "Paid",
     transaction_id: "WeChat transaction",

@@ -123,6 +123,9 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
             } else {
                 ui.label(status_text.color(status_colour(status)));
             }
+            if status == OrderStatus::Closing {
+                ui.add(egui::Label::new(RichText::new(t.closing_note).color(colour::MUTED)).wrap());
+            }
             if let Some(n) = &p.order.notice {
                 ui.label(
                     RichText::new(n)

@@ -90,7 +90,11 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
         let mut dismiss_alert = None;
         let mut dismiss_error = None;
         egui::Panel::top("alerts")
-            .frame(egui::Frame::new().inner_margin(6.0))
+            .frame(
+                egui::Frame::new()
+                    .fill(ui.visuals().panel_fill)
+                    .inner_margin(6.0),
+            )
             .show(ui, |ui| {
                 for (i, a) in app.alerts.iter().enumerate() {
                     egui::Frame::new()
