@@ -17,10 +17,8 @@ fn main() -> ExitCode {
     match cli.command {
         None | Some(Command::Gui) => match paydesk::ui::run() {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("paydesk: {e}");
-                ExitCode::from(2)
-            }
+            // Already logged to stderr and the log file.
+            Err(_) => ExitCode::from(2),
         },
         Some(command) => cli::run(command),
     }
