@@ -625,6 +625,11 @@ fn forward_events(
 }
 
 impl eframe::App for PaydeskApp {
+    /// The window's background is cleared to the panel colour, so the central panel needs no fill of its own.
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        visuals.panel_fill.to_normalized_gamma_f32()
+    }
+
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.apply_messages();
         // The paid view goes back to a new sale by itself.

@@ -141,11 +141,16 @@ pub fn draw(app: &mut PaydeskApp, ui: &mut egui::Ui) {
         }
     }
 
-    egui::CentralPanel::default().show(ui, |ui| match app.screen {
-        Screen::Sale => sale::draw(app, ui),
-        Screen::Payment => payment::draw(app, ui),
-        Screen::Paid => payment::draw_paid(app, ui),
-        Screen::History => history::draw_history(app, ui),
-        Screen::Export => history::draw_export(app, ui),
-    });
+    // No fill: the clear colour already is the panel colour (see `PaydeskApp::clear_color`). Under software
+    // OpenGL every full-window layer costs a pass over all pixels, each second on the payment screen.
+    let central = egui::Frame::central_panel(ui.style()).fill(egui::Color32::TRANSPARENT);
+    egui::CentralPanel::default()
+        .frame(central)
+        .show(ui, |ui| match app.screen {
+            Screen::Sale => sale::draw(app, ui),
+            Screen::Payment => payment::draw(app, ui),
+            Screen::Paid => payment::draw_paid(app, ui),
+            Screen::History => history::draw_history(app, ui),
+            Screen::Export => history::draw_export(app, ui),
+        });
 }
