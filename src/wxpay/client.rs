@@ -200,10 +200,7 @@ impl WxClient {
             let body = xml::encode(&self.merchant.sign(build()))?;
             let result = self.post_once(&base, path, body).await;
             let err = match result {
-                Ok(fields) => {
-                    self.note_success(&base);
-                    return Ok(fields);
-                }
+                Ok(fields) => return Ok(fields),
                 Err(e) => e,
             };
             tracing::warn!(path, base = %base, attempt, error = %err, "gateway call failed");
@@ -241,20 +238,18 @@ impl WxClient {
         api::check_response(fields, &self.merchant)
     }
 
+    /// The base URL for the next call; after the failback period the primary is tried again.
     fn pick_base(&self) -> String {
-        let Some(backup) = &self.config.backup else {
-            return self.config.primary.clone();
-        };
-        let mut f = self.failover.lock().expect("failover lock");
-        match f.primary_down_since {
-            Some(since) if since.elapsed() < self.config.failback_after => backup.clone(),
-            Some(_) => {
+        {
+            let mut f = self.failover.lock().expect("failover lock");
+            if f.primary_down_since
+                .is_some_and(|since| since.elapsed() >= self.config.failback_after)
+            {
                 tracing::info!("trying the primary gateway again");
                 f.primary_down_since = None;
-                self.config.primary.clone()
             }
-            None => self.config.primary.clone(),
         }
+        self.current_base()
     }
 
     /// Returns whether traffic now moves to the other domain.
@@ -273,8 +268,6 @@ impl WxClient {
             true
         }
     }
-
-    fn note_success(&self, _base: &str) {}
 
     /// Which base URL the next call goes to (for status displays and tests).
     pub fn current_base(&self) -> String {
