@@ -55,8 +55,10 @@ pub fn width(text: &str) -> usize {
 }
 
 /// Split text into printable lines of at most `columns` columns. A two-column character is never split;
-/// an ASCII word (an order number, a brand name) moves to the next line whole when it fits there, Chinese
-/// text breaks between any two characters. Explicit newlines are kept. Always at least one line.
+/// an ASCII word (an order number, a brand name, "250ml") moves to the next line whole when it fits there,
+/// Chinese text breaks between any two characters except that closing punctuation (`）`, `，`, `。` …)
+/// never starts a line and an opening bracket never ends one. Explicit newlines are kept. Always at
+/// least one line.
 pub fn wrap(text: &str, columns: usize) -> Vec<String> {
     let columns = columns.max(2);
     let mut lines = Vec::new();
@@ -66,18 +68,9 @@ pub fn wrap(text: &str, columns: usize) -> Vec<String> {
         for c in paragraph.chars() {
             let w = char_width(c);
             if used + w > columns {
-                let tail = word_tail(&current, c);
-                match tail {
-                    Some(start) => {
-                        let word = current.split_off(start);
-                        lines.push(current.trim_end().to_string());
-                        current = word;
-                    }
-                    None => {
-                        lines.push(current.trim_end().to_string());
-                        current = String::new();
-                    }
-                }
+                let moved = current.split_off(break_at(&current, c, columns));
+                lines.push(current.trim_end().to_string());
+                current = moved;
                 used = width(&current);
                 if c == ' ' && current.is_empty() {
                     continue;
@@ -91,15 +84,43 @@ pub fn wrap(text: &str, columns: usize) -> Vec<String> {
     lines
 }
 
-/// The start of an ASCII word that `next` continues, when the line has an earlier space to break at.
-fn word_tail(line: &str, next: char) -> Option<usize> {
-    if !next.is_ascii_graphic() {
-        return None;
+/// Closing punctuation that must not start a line (ASCII is handled as part of a word).
+const NO_LINE_START: &str = "）】》」』〉，。、；：！？…％";
+/// Opening brackets that must not end a line.
+const NO_LINE_END: &str = "（【《「『〈“‘";
+
+/// Where to break a full `line` before `next`: the byte index from which the line's tail moves down with
+/// `next` (the line's length when nothing moves).
+fn break_at(line: &str, next: char, columns: usize) -> usize {
+    let mut at = line.len();
+    if next.is_ascii_graphic() {
+        // The ASCII word `next` continues moves down whole, if something stays behind.
+        let start = line
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !c.is_ascii_graphic())
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        if start > 0 {
+            at = start;
+        }
+    } else if NO_LINE_START.contains(next)
+        && let Some((i, _)) = line.char_indices().last()
+        && i > 0
+    {
+        at = i;
     }
-    let space = line.rfind(' ')?;
-    let word = &line[space + 1..];
-    (space > 0 && !word.is_empty() && word.bytes().all(|b| b.is_ascii_graphic()))
-        .then_some(space + 1)
+    while let Some((i, c)) = line[..at].char_indices().last()
+        && i > 0
+        && NO_LINE_END.contains(c)
+    {
+        at = i;
+    }
+    // Never move more than fits on the next line.
+    if width(&line[at..]) + char_width(next) > columns {
+        line.len()
+    } else {
+        at
+    }
 }
 
 fn printable_lines(text: &str) -> Vec<String> {
@@ -190,8 +211,21 @@ mod tests {
         assert_eq!(wrap("ABCDEFGHIJ", 4), ["ABCD", "EFGH", "IJ"]);
         assert_eq!(wrap("一\n二", 32), ["一", "二"]);
         assert_eq!(wrap("", 32), [""]);
-        // Mixed: hanzi then an ASCII word that does not fit.
+        // Mixed: hanzi then an ASCII word that does not fit, with or without a space before it.
         assert_eq!(wrap("可口可乐 Zero", 10), ["可口可乐", "Zero"]);
+        assert_eq!(wrap("可口可乐Zero", 10), ["可口可乐", "Zero"]);
+    }
+
+    #[test]
+    fn wraps_chinese_punctuation_with_its_neighbour() {
+        // "）" may not start a line: "克" goes down with it.
+        assert_eq!(wrap("茶叶礼盒装（250克）", 17), ["茶叶礼盒装（250", "克）"]);
+        // "250" stays whole, and "（" may not end a line.
+        assert_eq!(
+            wrap("特级明前西湖龙井茶叶礼盒装（250克）", 30),
+            ["特级明前西湖龙井茶叶礼盒装", "（250克）"]
+        );
+        assert_eq!(wrap("你好，世界。", 4), ["你", "好，", "世", "界。"]);
     }
 
     #[test]
