@@ -41,7 +41,8 @@ pub struct PrinterSection {
     pub drawer_pin: Option<u8>,
     /// Seconds to wait for the printer to connect or take data: 1-60, default 5.
     pub timeout_seconds: Option<u64>,
-    /// Ask a network printer for paper and cover status before each job (default true).
+    /// Ask a network printer for paper and cover status before each job (default true). A printer that
+    /// never answers still prints, a second later; turn this off for such a printer.
     pub check_status: Option<bool>,
 }
 

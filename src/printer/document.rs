@@ -4,7 +4,7 @@
 //! The data structs are this module's own (the caller maps orders onto them), so printing depends on
 //! nothing but [`crate::money`]. Times arrive already in the shop's local time. Nothing here does I/O.
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Local, Utc};
 
 use super::escpos::{Align, Cut, DrawerPin, EncodeError, EscPos, QrMode, Size};
 use super::text;
@@ -150,6 +150,11 @@ pub struct RefundSlip {
 /// `￥12.50`: the full-width yuan sign, because GBK has no `¥` (which `Fen`'s `Display` uses).
 pub fn yuan(amount: Fen) -> String {
     format!("￥{}", amount.yuan_string())
+}
+
+/// An instant in this machine's time zone, for the `time` fields above.
+pub fn local(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    t.with_timezone(&Local).fixed_offset()
 }
 
 fn local_time(t: &DateTime<FixedOffset>) -> String {
@@ -364,6 +369,14 @@ mod tests {
             qty,
             amount: fen(amount),
         }
+    }
+
+    #[test]
+    fn local_keeps_the_instant() {
+        let t = DateTime::parse_from_rfc3339("2026-11-28T06:03:05Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(local(t), t);
     }
 
     #[test]

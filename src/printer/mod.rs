@@ -32,7 +32,7 @@ pub mod transport;
 pub use config::{PrinterConfig, PrinterSection, SettingProblem};
 pub use document::{
     Paper, PaymentSlip, Receipt, ReceiptLine, RefundSlip, SANDBOX_LINE, Style, drawer_kick_job,
-    payment_slip, receipt, refund_slip, test_page,
+    local, payment_slip, receipt, refund_slip, test_page,
 };
 pub use escpos::{Cut, DrawerPin, EncodeError, PrinterStatus, QrMode};
 pub use transport::{Delivered, PrintError, PrintErrorKind, Printer, Target};

@@ -448,6 +448,35 @@ mod tests {
         assert!(err.to_string().contains("plugged in"));
     }
 
+    /// A printer that never takes the data (no paper, on a USB port that blocks `write()`) is reported
+    /// as a timeout. A FIFO with no reader blocks the same way, forever.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_device_that_blocks_times_out() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lp0");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let printer = Printer::new(
+            Target::Device { path: path.clone() },
+            Duration::from_secs(1),
+        );
+        let err = printer.send_blocking(b"job").unwrap_err();
+        assert_eq!(err.kind(), PrintErrorKind::TimedOut, "{err}");
+        assert!(err.to_string().contains("has paper"), "{err}");
+        // Let the writer thread finish: a reader unblocks its open().
+        const O_NONBLOCK: i32 = 0o4000;
+        let _reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NONBLOCK)
+            .open(&path)
+            .unwrap();
+    }
+
     #[test]
     fn a_device_without_permission_names_the_lp_group() {
         let dir = tempfile::tempdir().unwrap();
