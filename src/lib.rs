@@ -12,7 +12,8 @@
 //!   sandbox (the gateway side of the same protocol, on loopback)
 //! ```
 //!
-//! [`money`] and [`clock`] are shared leaf modules.
+//! [`money`] and [`clock`] are shared leaf modules; [`printer`] (receipts, ESC/POS) is a leaf that
+//! depends only on [`money`].
 
 pub mod cli;
 pub mod clock;
@@ -22,6 +23,7 @@ pub mod ledger;
 pub mod logging;
 pub mod money;
 pub mod paths;
+pub mod printer;
 pub mod sandbox;
 pub mod sandbox_defaults;
 pub mod ui;
