@@ -407,33 +407,17 @@ impl Ledger {
 
         // The ledger's own refusals for payments, before the state machine.
         let refusal = match (input, &evidence.payment) {
-            (Input::Paid, Some(p)) if p.total_fee != total => Some((
-                "amount mismatch",
-                format!(
-                    "payment {} (transaction {}) of {} does not match the order total {}",
-                    out_trade_no, p.transaction_id, p.total_fee, total
-                ),
-            )),
-            (Input::Paid, Some(p))
-                if stored_tid
-                    .as_deref()
-                    .is_some_and(|tid| tid != p.transaction_id) =>
-            {
-                Some((
-                    "different transaction_id",
-                    format!(
-                        "a second payment (transaction {}) arrived for order {} already paid by \
-                         transaction {} — check the merchant platform and refund one",
-                        p.transaction_id,
-                        out_trade_no,
-                        stored_tid.as_deref().unwrap_or("")
-                    ),
-                ))
-            }
+            (Input::Paid, Some(p)) => state::payment_refusal(
+                out_trade_no,
+                total,
+                stored_tid.as_deref(),
+                p.total_fee,
+                &p.transaction_id,
+            ),
             _ => None,
         };
 
-        let outcome = if let Some((why, alert)) = refusal {
+        let outcome = if let Some(state::Refusal { why, alert }) = refusal {
             applied.ignored = Some(why);
             update.flag = Some(alert.clone());
             applied.alert = Some(alert.clone());
@@ -516,10 +500,12 @@ impl Ledger {
     /// Orders that are not final, oldest first: what start-up reconciliation must drive to an end.
     pub fn unfinished(&self) -> Result<Vec<Order>, LedgerError> {
         let conn = self.reader();
+        // The same condition as the schema's partial index `orders_unfinished`, so SQLite uses it.
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders \
-             WHERE status IN ('creating', 'open', 'user_paying', 'closing') \
-             ORDER BY created_at, id"
+             WHERE status IN ({}) \
+             ORDER BY created_at, id",
+            state::unfinished_sql_list()
         ))?;
         let rows = stmt.query_map([], order_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
