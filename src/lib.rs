@@ -14,10 +14,12 @@
 //!
 //! [`money`] and [`clock`] are shared leaf modules.
 
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod fsutil;
 pub mod ledger;
 pub mod logging;
 pub mod money;
