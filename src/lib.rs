@@ -14,6 +14,7 @@
 //!
 //! [`money`] and [`clock`] are shared leaf modules.
 
+pub mod app;
 pub mod calendar;
 pub mod cli;
 pub mod clock;
