@@ -91,7 +91,7 @@ pub fn engine_settings(config: &Config, data_dir: &Path, gateway: Gateway) -> En
             .unwrap_or_else(|| "127.0.0.1".into()),
         notify,
         gateway,
-        ledger_path: data_dir.join("ledger.sqlite3"),
+        ledger_path: crate::paths::ledger_in(data_dir),
         clock: Arc::new(SystemClock),
         timing: Timing::live(),
         retry: RetryPolicy::default(),
@@ -126,7 +126,7 @@ pub async fn start() -> Result<AppHandle, AppError> {
 /// [`start`] with a given configuration and data directory.
 pub async fn start_with(config: Config, data_dir: &Path) -> Result<AppHandle, AppError> {
     // The ledger first: a damaged ledger stops start-up before anything else runs.
-    let ledger = crate::engine::open_ledger(&data_dir.join("ledger.sqlite3")).await?;
+    let ledger = crate::engine::open_ledger(&crate::paths::ledger_in(data_dir)).await?;
     let (gateway, place) = match live_gateway(&config) {
         Some(gateway) => (gateway, None),
         None => {

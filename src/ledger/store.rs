@@ -302,11 +302,6 @@ impl Ledger {
         })
     }
 
-    /// Open the ledger at [`crate::paths::ledger_path`].
-    pub fn open_default() -> Result<Ledger, LedgerError> {
-        Ledger::open(&crate::paths::ledger_path())
-    }
-
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
