@@ -1,0 +1,359 @@
+//! The configuration file: one TOML file (see [`crate::paths::config_path`]), validated as a whole.
+//!
+//! No `[merchant]` section means sandbox mode. Every invalid value is reported with its line and what is
+//! expected, all at once, and a half-valid file never starts live. The API key is kept in an
+//! [`ApiKey`], whose `Debug` masks it; nothing here prints it in full.
+//!
+//! The checks themselves, one function per section, are in `check`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::wxpay::{ApiKey, SignType};
+
+mod check;
+
+use check::Raw;
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub store: Store,
+    /// How long a QR code can be paid: 5 minutes to 2 hours.
+    pub payment_window: Duration,
+    pub language: Language,
+    /// `None`: sandbox mode.
+    pub merchant: Option<MerchantConfig>,
+    pub notify: NotifyConfig,
+    /// Where the embedded sandbox listens in sandbox mode.
+    pub sandbox_listen: SocketAddr,
+    /// Hour (0-23) at which a business day starts, for history and export.
+    pub day_start_hour: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    pub name: String,
+    /// Identifies this till: goes into order numbers and `device_info`. `[0-9A-Za-z]`, 1-8 characters.
+    pub station: String,
+    pub cashiers: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MerchantConfig {
+    pub appid: String,
+    pub mch_id: String,
+    pub key: ApiKey,
+    pub sign_type: SignType,
+    pub gateway: String,
+    pub backup_gateway: Option<String>,
+    /// `spbill_create_ip`: the IPv4 address of this machine as WeChat should see it.
+    pub client_ip: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    /// The public https URL WeChat posts notifications to (through the shop's proxy or tunnel).
+    pub url: Option<String>,
+    /// Where PayDesk's notification listener listens.
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Config {
+    pub fn is_sandbox(&self) -> bool {
+        self.merchant.is_none()
+    }
+
+    /// The settings of a machine with no configuration file: sandbox mode.
+    pub fn sandbox_default() -> Config {
+        check::from_raw(Raw::default(), "").expect("defaults are valid")
+    }
+
+    /// Load and validate the file; a missing file gives [`Config::sandbox_default`].
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| ConfigError::single(None, "file", "the file is not UTF-8 text"))?;
+                Config::parse(&text)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::sandbox_default()),
+            Err(e) => Err(ConfigError::single(
+                None,
+                "file",
+                &format!("cannot read {}: {e}", path.display()),
+            )),
+        }
+    }
+
+    /// Load from [`crate::paths::config_path`].
+    pub fn load_default() -> Result<Config, ConfigError> {
+        Config::load(&crate::paths::config_path())
+    }
+
+    /// Parse and validate TOML text.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_at(text, s.start));
+            ConfigError::single(line, "syntax", e.message())
+        })?;
+        check::from_raw(raw, text)
+    }
+
+    /// A few lines saying what PayDesk will do with these settings. Never shows the key in full.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "store: {} (station {})\n",
+            self.store.name, self.store.station
+        );
+        match &self.merchant {
+            None => s.push_str("mode: SANDBOX — no merchant configured, no real money moves\n"),
+            Some(m) => {
+                s.push_str(&format!(
+                    "mode: LIVE — appid {}, mch_id {}, key {}, {}\ngateway: {}{}\n",
+                    m.appid,
+                    m.mch_id,
+                    m.key.masked(),
+                    m.sign_type,
+                    m.gateway,
+                    m.backup_gateway
+                        .as_deref()
+                        .map(|b| format!(" (backup {b})"))
+                        .unwrap_or_default()
+                ));
+                match (&self.notify.url, self.notify.listen) {
+                    (Some(u), Some(l)) => s.push_str(&format!("notifications: {u} → listening on {l}; orders are also polled\n")),
+                    _ => s.push_str("notifications: none configured; payments are confirmed by polling the order query (enough on its own)\n"),
+                }
+            }
+        }
+        s.push_str(&format!(
+            "payment window: {} minutes\n",
+            self.payment_window.as_secs() / 60
+        ));
+        s
+    }
+}
+
+/// One invalid value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: Option<usize>,
+    pub field: String,
+    pub message: String,
+}
+
+/// Every problem of a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    fn single(line: Option<usize>, field: &str, message: &str) -> ConfigError {
+        ConfigError {
+            problems: vec![Problem {
+                line,
+                field: field.into(),
+                message: message.trim().into(),
+            }],
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid configuration ({} problem{}):",
+            self.problems.len(),
+            if self.problems.len() == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            match p.line {
+                Some(l) => write!(f, "\n  line {l}: {}: {}", p.field, p.message)?,
+                None => write!(f, "\n  {}: {}", p.field, p.message)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn line_at(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The commented template `paydesk config init` writes.
+pub const TEMPLATE: &str = r#"# PayDesk configuration.
+# Without a [merchant] section PayDesk runs in SANDBOX mode: a built-in test gateway, no real money.
+
+[store]
+name = "我的小店"          # shown on the window and in order descriptions (body = 店名-商品)
+station = "POS1"          # this till: 1-8 letters/digits, part of every order number
+cashiers = ["收银员1"]      # names to choose from
+
+[payment]
+window_minutes = 10       # how long a QR code can be paid: 6-120
+language = "zh"           # "zh" or "en"
+day_start_hour = 0        # business day starts at this hour (e.g. 4 for shops open past midnight)
+
+# To take real payments, uncomment and fill in [merchant] (see README, "Going live").
+# [merchant]
+# appid = "wx0000000000000000"      # the appid bound to your merchant account
+# mch_id = "1230000000"             # 商户号
+# key = "<32-character API v2 key>" # 商户平台 → 账户中心 → API安全 → API密钥 (not the APIv3 key)
+# sign_type = "HMAC-SHA256"         # or "MD5"
+# gateway = "https://api.mch.weixin.qq.com"
+# backup_gateway = "https://api2.mch.weixin.qq.com"
+# client_ip = "127.0.0.1"           # spbill_create_ip: this machine's IPv4 address
+
+# Optional: payment notifications. Polling alone confirms payments; notifications make it faster.
+# [notify]
+# url = "https://shop.example.com/wxpay/notify"  # public https URL that your proxy/tunnel forwards to:
+# listen = "127.0.0.1:8787"                      # PayDesk's notification listener
+
+[sandbox]
+listen = "127.0.0.1:7878"  # where the sandbox gateway and its customer page run
+"#;
+
+/// Write the template to `path` with mode 0600 (owner only). Refuses to overwrite unless `force`.
+pub fn write_template(path: &Path, force: bool) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true);
+    if force {
+        opts.create(true).truncate(true);
+    } else {
+        opts.create_new(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    use std::io::Write;
+    let mut f = opts.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    f.write_all(TEMPLATE.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[store]
+name = "小张南山店"
+station = "POS1"
+
+[merchant]
+appid = "wxd930ea5d5a258f4f"
+mch_id = "10000100"
+key = "192006250b4c09247ec02edce69f6a2d"
+sign_type = "MD5"
+"#;
+
+    #[test]
+    fn template_is_valid_sandbox() {
+        let c = Config::parse(TEMPLATE).unwrap();
+        assert!(c.is_sandbox());
+        assert_eq!(c.payment_window, Duration::from_secs(600));
+        assert!(Config::sandbox_default().is_sandbox());
+    }
+
+    #[test]
+    fn live_config_with_defaults() {
+        let c = Config::parse(GOOD).unwrap();
+        let m = c.merchant.as_ref().unwrap();
+        assert_eq!(m.sign_type, SignType::Md5);
+        assert_eq!(m.gateway, "https://api.mch.weixin.qq.com");
+        assert_eq!(
+            m.backup_gateway.as_deref(),
+            Some("https://api2.mch.weixin.qq.com")
+        );
+        let summary = c.summary();
+        assert!(summary.contains("LIVE"));
+        assert!(
+            !summary.contains("192006250b4c09247ec02edce69f6a2d"),
+            "key shown: {summary}"
+        );
+        assert!(!format!("{c:?}").contains("192006250b4c09247ec02edce69f6a2d"));
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_with_its_line() {
+        let text = "[store]\nstation = \"POS 1!\"\n[payment]\nwindow_minutes = 3\nlanguage = \"fr\"\n[merchant]\nappid = \"abc\"\nmch_id = \"10000100\"\nkey = \"short\"\nsign_type = \"SHA1\"\n";
+        let e = Config::parse(text).unwrap_err();
+        let fields: Vec<(Option<usize>, &str)> = e
+            .problems
+            .iter()
+            .map(|p| (p.line, p.field.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                (Some(2), "store.station"),
+                (Some(4), "payment.window_minutes"),
+                (Some(5), "payment.language"),
+                (Some(7), "merchant.appid"),
+                (Some(9), "merchant.key"),
+                (Some(10), "merchant.sign_type"),
+            ]
+        );
+        let shown = e.to_string();
+        assert!(
+            shown.contains("line 9: merchant.key: expected the 32-character API v2 key"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn syntax_and_unknown_fields_have_lines() {
+        let e = Config::parse("[store]\nname = \"a\"\nstaton = \"x\"\n").unwrap_err();
+        assert_eq!(e.problems[0].line, Some(3));
+        assert!(e.problems[0].message.contains("staton"), "{e}");
+        let e = Config::parse("[store]\nname = \n").unwrap_err();
+        assert_eq!(e.problems[0].line, Some(2));
+    }
+
+    #[test]
+    fn template_file_is_private_and_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/paydesk.toml");
+        write_template(&p, false).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        assert!(write_template(&p, false).is_err());
+        write_template(&p, true).unwrap();
+        assert!(Config::load(&p).unwrap().is_sandbox());
+        assert!(
+            Config::load(&dir.path().join("missing.toml"))
+                .unwrap()
+                .is_sandbox()
+        );
+    }
+}
