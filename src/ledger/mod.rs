@@ -13,6 +13,7 @@
 
 pub mod export;
 pub mod model;
+mod open;
 pub mod schema;
 pub mod state;
 mod store;
