@@ -251,3 +251,46 @@ pub fn run_gui() -> Result<(), String> {
     rt.block_on(app.shutdown());
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gateway(sandbox: bool) -> Gateway {
+        Gateway {
+            primary: "http://127.0.0.1:1".into(),
+            backup: None,
+            merchant: sandbox_merchant(),
+            sandbox,
+        }
+    }
+
+    #[test]
+    fn notifications_go_to_the_loopback_listener_in_sandbox_mode() {
+        let mut config = Config::sandbox_default();
+        config.notify.url = Some("https://shop.example/wxpay/notify".into());
+        let s = engine_settings(&config, Path::new("/data"), gateway(true));
+        assert_eq!(s.notify.url, NotifyUrl::Listener);
+        assert!(s.notify.listen.unwrap().ip().is_loopback());
+        assert_eq!(s.ledger_path, Path::new("/data/ledger.sqlite3"));
+        assert_eq!(s.client_ip, "127.0.0.1");
+    }
+
+    #[test]
+    fn live_mode_announces_the_configured_url_or_none() {
+        let mut config = Config::sandbox_default();
+        let s = engine_settings(&config, Path::new("/data"), gateway(false));
+        assert_eq!(s.notify.listen, None);
+        assert_eq!(s.notify.url, NotifyUrl::Fixed(NO_NOTIFY_URL.into()));
+        config.notify.url = Some("https://shop.example/wxpay/notify".into());
+        config.notify.listen = Some("127.0.0.1:8787".parse().unwrap());
+        let s = engine_settings(&config, Path::new("/data"), gateway(false));
+        assert_eq!(s.notify.listen, config.notify.listen);
+        assert_eq!(
+            s.notify.url,
+            NotifyUrl::Fixed("https://shop.example/wxpay/notify".into())
+        );
+        assert_eq!(s.station, config.store.station);
+        assert_eq!(s.payment_window, config.payment_window);
+    }
+}
