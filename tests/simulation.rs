@@ -17,7 +17,6 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -198,7 +197,7 @@ async fn simulation() {
         engine.settle(Duration::from_secs(120)).await,
         "{ctx}: orders still unfinished after reconciliation"
     );
-    let ledger = engine.ledger();
+    let ledger = common::ledger(dir.path());
     check_invariants(&ledger, &sb, &ctx);
     eprintln!(
         "simulation seed {seed}: {charged} orders in {rounds} rounds, {kills} SIGKILLs: invariants hold"
@@ -207,7 +206,7 @@ async fn simulation() {
     sb.shutdown().await;
 }
 
-fn check_invariants(ledger: &Arc<Ledger>, sb: &Sandbox, ctx: &str) {
+fn check_invariants(ledger: &Ledger, sb: &Sandbox, ctx: &str) {
     let far = chrono::Duration::days(3650);
     let orders = ledger
         .orders_between(Utc::now() - far, Utc::now() + far)

@@ -376,8 +376,9 @@ fn the_language_choice_is_remembered_and_nothing_else_is_saved() {
 
 // ---- Against the real engine and its sandbox ----
 
+use paydesk::app::{AppHandle, SandboxPlace, engine_settings, sandbox_merchant};
 use paydesk::config::Config;
-use paydesk::engine::{Engine, EngineSettings, Gateway, Timing, sandbox_merchant};
+use paydesk::engine::{Engine, Gateway, Timing};
 use paydesk::ledger::OrderStatus;
 use paydesk::sandbox::{Sandbox, SandboxConfig};
 use paydesk::ui::app::countdown_text;
@@ -410,13 +411,13 @@ impl Live {
             )
             .await
             .unwrap();
-            let mut s = EngineSettings::new(Config::sandbox_default(), dir.path().to_path_buf());
-            s.gateway = Gateway::External {
+            let gateway = Gateway {
                 primary: sb.base_url(),
                 backup: None,
                 merchant: sandbox_merchant(),
                 sandbox: true,
             };
+            let mut s = engine_settings(&Config::sandbox_default(), dir.path(), gateway);
             s.timing = Timing::fast();
             s.clock = shared;
             (Engine::start(s).await.unwrap(), sb)
@@ -432,7 +433,11 @@ impl Live {
 
     fn harness<'a>(&self) -> Harness<'a, PaydeskApp> {
         harness(
-            Arc::new(self.engine.clone()),
+            Arc::new(AppHandle::new(
+                self.engine.clone(),
+                Config::sandbox_default(),
+                Some(SandboxPlace::Running(self._sandbox.base_url())),
+            )),
             &self.rt,
             Arc::new(self.clock.clone()),
         )

@@ -14,7 +14,7 @@ pub mod payment;
 pub mod qr;
 pub mod sale;
 mod screens;
-mod startup_error;
+pub(crate) mod startup_error;
 pub mod theme;
 
 pub use app::{Intent, PaydeskApp, Prefs, Screen};
@@ -72,34 +72,5 @@ pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Re
     .map_err(|e| format!("the window could not be opened: {e}"))
 }
 
-/// When `run` was called, for the "first frame" log line.
+/// When `paydesk` started opening the window ([`crate::app::run_gui`]), for the "first frame" log line.
 pub(crate) static LAUNCHED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-
-/// `paydesk` and `paydesk gui`: start the engine from the configuration file and open the window.
-/// Failures are logged (stderr and the log file) before they are returned.
-pub fn run() -> Result<(), String> {
-    LAUNCHED.get_or_init(std::time::Instant::now);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("paydesk-rt")
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let engine = match rt.block_on(crate::engine::Engine::start_default()) {
-        Ok(engine) => engine,
-        Err(e) => {
-            let message = format!("cannot start the payment engine: {e}");
-            tracing::error!("{message}");
-            // Opened from the desktop menu there is no terminal: say it in a window too.
-            startup_error::show(&message);
-            return Err(message);
-        }
-    };
-    let result = run_window(Arc::new(engine.clone()), &rt);
-    if let Err(e) = &result {
-        tracing::error!("{e}");
-    }
-    // Stop the watchers and the embedded sandbox; unfinished orders are reconciled at the next start.
-    rt.block_on(engine.shutdown());
-    result
-}
