@@ -381,7 +381,7 @@ use paydesk::config::Config;
 use paydesk::engine::{Engine, Gateway, Timing};
 use paydesk::ledger::OrderStatus;
 use paydesk::sandbox::{Sandbox, SandboxConfig};
-use paydesk::ui::app::countdown_text;
+use paydesk::ui::payment::countdown_text;
 
 /// The engine on a loopback sandbox, a ledger in a temp dir, and the same manual clock as the window.
 struct Live {
@@ -626,10 +626,7 @@ fn history_shows_the_day_and_export_writes_the_rows() {
     h.get_by_label("导出这一天…").click();
     h.run();
     assert_eq!(h.state().screen(), Screen::Export);
-    assert_eq!(
-        h.state().export_state().day_text,
-        h.state().today().to_string()
-    );
+    assert_eq!(h.state().export_day_text(), h.state().today().to_string());
     let path = live.dir.path().join("out").join("export.csv");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let today = h.state().today();

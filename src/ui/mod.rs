@@ -1,25 +1,35 @@
 //! The cashier window (eframe/egui): ring up a sale, show the payment QR with a live countdown, history, export.
 //!
-//! This layer draws and takes input, nothing else. It never touches the network or SQLite: every request
-//! goes to the engine as an intent executed on the tokio runtime, and answers and engine events come back
-//! over a channel ([`app`]). Texts live in [`i18n`], colours and sizes in [`theme`].
+//! This layer draws and takes input, nothing else. It never touches the network or SQLite. Screens draw from
+//! read-only state and push [`UiCommand`]s; one reducer ([`reduce`]) applies them and is the only writer of the
+//! window's state ([`state`]); requests to the engine run as intents on the tokio runtime ([`effects`]), and
+//! answers and engine events come back over a channel. [`app`] ties one frame together. Texts live in
+//! [`i18n`], colours and sizes in [`theme`].
 //! It is not where order states are decided (the ledger's state machine) or where money is parsed
 //! ([`crate::money`]).
 
 pub mod app;
 pub mod backend;
+pub mod command;
+pub mod effects;
 pub mod history;
 pub mod i18n;
 pub mod payment;
 pub mod qr;
+mod reduce;
+mod repaint;
 pub mod sale;
 mod screens;
 pub(crate) mod startup_error;
+pub mod state;
 pub mod theme;
 
-pub use app::{Intent, PaydeskApp, Prefs, Screen};
+pub use app::PaydeskApp;
 pub use backend::Backend;
+pub use command::UiCommand;
+pub use effects::Intent;
 pub use i18n::Lang;
+pub use state::{Prefs, Screen};
 
 use std::sync::Arc;
 
