@@ -1,9 +1,9 @@
 //! The application object: eframe's [`eframe::App`] over the window's state.
 //!
 //! One frame: [`eframe::App::logic`] applies the commands the screens pushed in the last frame, then the
-//! messages that came back from the runtime, then the paid view's timeout, all through [`super::reduce`], and
+//! messages that came back from the runtime, then the paid view's timeout, all through `reduce`, and
 //! starts the intents the reducer decided on ([`super::effects`]). [`eframe::App::ui`] only draws and collects
-//! commands ([`super::screens`]), then asks for the next frame as [`super::repaint`] says. Nothing here decides
+//! commands (`screens`), then asks for the next frame as `repaint` says. Nothing here decides
 //! what a command does.
 
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! [`UiCommand`]: what a screen asks for when the cashier clicks or presses a key.
 //!
-//! Screens push commands while they draw and change nothing themselves; [`super::reduce`] applies them at the
+//! Screens push commands while they draw and change nothing themselves; `reduce` applies them at the
 //! start of the next frame, in order. A command is not work off the UI thread: the reducer turns the ones that
 //! need the engine into [`super::effects::Intent`]s.
 

@@ -1,5 +1,5 @@
 //! Work off the UI thread: each [`Intent`] runs as a task on the tokio runtime through the [`Backend`], and its
-//! answer comes back as a [`Msg`] on a channel, followed by `request_repaint`. Engine events come back the same
+//! answer comes back as a `Msg` on a channel, followed by `request_repaint`. Engine events come back the same
 //! way.
 //!
 //! This module holds no window state and decides nothing: the reducer chooses the intents and applies the

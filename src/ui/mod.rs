@@ -1,7 +1,7 @@
 //! The cashier window (eframe/egui): ring up a sale, show the payment QR with a live countdown, history, export.
 //!
 //! This layer draws and takes input, nothing else. It never touches the network or SQLite. Screens draw from
-//! read-only state and push [`UiCommand`]s; one reducer ([`reduce`]) applies them and is the only writer of the
+//! read-only state and push [`UiCommand`]s; one reducer (`reduce`) applies them and is the only writer of the
 //! window's state ([`state`]); requests to the engine run as intents on the tokio runtime ([`effects`]), and
 //! answers and engine events come back over a channel. [`app`] ties one frame together. Texts live in
 //! [`i18n`], colours and sizes in [`theme`].

@@ -1,7 +1,7 @@
 //! What the window keeps: [`Prefs`], saved between runs, apart from [`UiState`], alive only while it is open,
 //! and [`Fields`], the text being typed.
 //!
-//! Only [`super::reduce`] writes [`Prefs`] and [`UiState`]; screens read them. [`Fields`] are the edit buffers
+//! Only `reduce` writes [`Prefs`] and [`UiState`]; screens read them. [`Fields`] are the edit buffers
 //! of the text fields: the widgets write them as the cashier types, the reducer fills or empties them when a
 //! command says so (a line taken back for editing, a new sale). No business data is saved here: orders live in
 //! the ledger, and eframe's storage holds the window size and [`Prefs`] only.
