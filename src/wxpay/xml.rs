@@ -212,13 +212,7 @@ pub fn encode(params: &Params) -> Result<String, XmlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn p(pairs: &[(&str, &str)]) -> Params {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::wxpay::sign::tests::params as p;
 
     #[test]
     fn round_trip_keeps_every_value() {
