@@ -85,6 +85,25 @@ fn client(sandbox: &Sandbox, sign_type: SignType) -> WxClient {
     client_with(merchant(sign_type), &sandbox.base_url(), None, FAST)
 }
 
+/// Create `out_trade_no` (1 fen, MD5, notifying `notify_url`) through the client; the customer pays it.
+async fn order_and_pay(sb: &Sandbox, out_trade_no: &str, notify_url: &str) {
+    client(sb, SignType::Md5)
+        .unified_order(&order(out_trade_no, 1, t0(), notify_url))
+        .await
+        .unwrap();
+    sb.customer(out_trade_no, CustomerAction::Pay)
+        .await
+        .unwrap();
+}
+
+/// Wait until the notification of `out_trade_no` is acknowledged.
+async fn acknowledged(sb: &Sandbox, out_trade_no: &str) {
+    eventually("acknowledged", || {
+        sb.order(out_trade_no).is_some_and(|o| o.notify_acked)
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Signatures
 
@@ -765,10 +784,7 @@ async fn notification_retries_until_acknowledged() {
     sb.customer(&created.code_url, CustomerAction::Pay)
         .await
         .unwrap();
-    eventually("acknowledged", || {
-        sb.order("NOTIFY0001").unwrap().notify_acked
-    })
-    .await;
+    acknowledged(&sb, "NOTIFY0001").await;
     let snap = sb.order("NOTIFY0001").unwrap();
     assert_eq!(snap.notify_attempts, 5);
     assert_eq!(snap.notify_posts, 5);
@@ -822,10 +838,7 @@ async fn hmac_orders_get_hmac_notifications_with_sign_type() {
     sb.customer("NOTIFYHMAC", CustomerAction::Pay)
         .await
         .unwrap();
-    eventually("acknowledged", || {
-        sb.order("NOTIFYHMAC").unwrap().notify_acked
-    })
-    .await;
+    acknowledged(&sb, "NOTIFYHMAC").await;
     assert_eq!(sb.order("NOTIFYHMAC").unwrap().notify_attempts, 1);
     let p = xml::decode(&rx.bodies()[0]).unwrap();
     assert_eq!(p["sign_type"], "HMAC-SHA256");
@@ -847,13 +860,7 @@ async fn notification_gives_up_after_the_live_schedule() {
     .await;
     let fail = "<xml><return_code><![CDATA[FAIL]]></return_code></xml>";
     let (rx, url) = Receiver::start(vec![(200, fail); 40]).await;
-    client(&sb, SignType::Md5)
-        .unified_order(&order("GIVEUP0001", 1, t0(), &url))
-        .await
-        .unwrap();
-    sb.customer("GIVEUP0001", CustomerAction::Pay)
-        .await
-        .unwrap();
+    order_and_pay(&sb, "GIVEUP0001", &url).await;
     eventually("16 attempts", || rx.count() == 16).await;
     assert_eq!(paydesk::sandbox::NOTIFY_SCHEDULE.len(), 15);
     assert_eq!(
@@ -883,13 +890,7 @@ async fn fault_drop_notify() {
     })
     .await;
     let (rx, url) = Receiver::start(vec![]).await;
-    client(&sb, SignType::Md5)
-        .unified_order(&order("DROP000001", 1, t0(), &url))
-        .await
-        .unwrap();
-    sb.customer("DROP000001", CustomerAction::Pay)
-        .await
-        .unwrap();
+    order_and_pay(&sb, "DROP000001", &url).await;
     eventually("every slot dropped", || {
         sb.order("DROP000001").unwrap().notify_dropped == 16
     })
@@ -913,17 +914,8 @@ async fn fault_drop_notify() {
         seed: 7,
         ..Faults::default()
     });
-    client(&sb, SignType::Md5)
-        .unified_order(&order("DROP000002", 1, t0(), &url))
-        .await
-        .unwrap();
-    sb.customer("DROP000002", CustomerAction::Pay)
-        .await
-        .unwrap();
-    eventually("acknowledged", || {
-        sb.order("DROP000002").unwrap().notify_acked
-    })
-    .await;
+    order_and_pay(&sb, "DROP000002", &url).await;
+    acknowledged(&sb, "DROP000002").await;
     let snap = sb.order("DROP000002").unwrap();
     assert_eq!(snap.notify_attempts, 1);
     assert_eq!(rx.count(), 1);
@@ -942,17 +934,8 @@ async fn fault_duplicate_notify() {
     })
     .await;
     let (rx, url) = Receiver::start(vec![]).await;
-    client(&sb, SignType::Md5)
-        .unified_order(&order("DUPL000001", 1, t0(), &url))
-        .await
-        .unwrap();
-    sb.customer("DUPL000001", CustomerAction::Pay)
-        .await
-        .unwrap();
-    eventually("acknowledged", || {
-        sb.order("DUPL000001").unwrap().notify_acked
-    })
-    .await;
+    order_and_pay(&sb, "DUPL000001", &url).await;
+    acknowledged(&sb, "DUPL000001").await;
     eventually("two posts", || rx.count() == 2).await;
     let snap = sb.order("DUPL000001").unwrap();
     assert_eq!((snap.notify_attempts, snap.notify_posts), (1, 2));
@@ -982,10 +965,7 @@ async fn fault_notify_delay() {
     sb.customer("DELAY00001", CustomerAction::Pay)
         .await
         .unwrap();
-    eventually("acknowledged", || {
-        sb.order("DELAY00001").unwrap().notify_acked
-    })
-    .await;
+    acknowledged(&sb, "DELAY00001").await;
     assert!(rx.first_at().unwrap() - paid_at >= delay);
     sb.shutdown().await;
 }
