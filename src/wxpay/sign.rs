@@ -3,6 +3,10 @@
 //! The rule (reference §2.1): drop `sign` and empty values, sort by name in byte order, join as
 //! `name=value` with `&`, append `&key=<API key>`, digest the UTF-8 bytes, uppercase hex.
 //! Verification signs over *every* received field, known or not, and compares in constant time.
+//!
+//! Not here: which message carries `sign_type`, how a gateway checks a request, and the order in which a
+//! received message is checked; those are the envelope's ([`super::envelope`]), which can also supply
+//! another digest through the `_with` variants.
 
 use std::collections::BTreeMap;
 use std::fmt;
