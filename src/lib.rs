@@ -3,11 +3,11 @@
 //! Layers, with dependencies pointing one way only (an arrow: "uses"):
 //!
 //! ```text
-//!   main ──► cli
-//!    │        │
-//!    ▼        ▼
-//!   app (composition root: configuration, paths, logging, ledger, live or sandbox, the window's Backend)
-//!    ├──► ui (eframe window: engine view types and its own Backend trait only)
+//!   main ──► ui (eframe window)           main ──► cli
+//!             │                                     │
+//!             ▼                                     ▼
+//!   app (composition root: configuration, paths, logging, ledger, live or sandbox;
+//!    │   app::window is the interface the window is given)
 //!    ├──► sandbox (the gateway side of the same protocol, on loopback) ──► wxpay
 //!    ▼
 //!   engine (tokio: order lifecycle, notify listener, polling, reconciliation, views)

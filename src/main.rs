@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     );
     let _logs = paydesk::app::start_logging(file_log);
     match cli.command {
-        None | Some(Command::Gui) => match paydesk::app::run_gui() {
+        None | Some(Command::Gui) => match paydesk::ui::run() {
             Ok(()) => ExitCode::SUCCESS,
             // Already logged to stderr and the log file.
             Err(_) => ExitCode::from(2),

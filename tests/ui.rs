@@ -3,16 +3,18 @@
 //! Sale-screen tests run over a tiny in-test backend (no engine needed); the payment, cancel and export
 //! tests run against the real engine with its in-process sandbox and a temporary data directory.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use eframe::egui::{self, Key};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use paydesk::app::window::{BoxFuture, HistoryRow, OrderDetail, StationInfo};
 use paydesk::clock::{Clock, ManualClock, SharedClock};
 use paydesk::engine::{Cart, CustomerAction, EngineEvent, OrderView};
 use paydesk::money::Fen;
-use paydesk::ui::backend::{BoxFuture, HistoryRow, OrderDetail, StationInfo};
 use paydesk::ui::{Backend, Lang, PaydeskApp, Screen};
 use tokio::sync::broadcast;
 
@@ -405,7 +407,7 @@ impl Live {
                     clock: shared.clone(),
                     close_min_age: std::time::Duration::ZERO,
                     notify_time_scale: 0.001,
-                    ..SandboxConfig::default()
+                    ..support::sandbox::oracle_config()
                 },
                 "127.0.0.1:0".parse().unwrap(),
             )

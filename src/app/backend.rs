@@ -7,11 +7,11 @@ use chrono::NaiveDate;
 use tokio::sync::broadcast;
 
 use super::AppHandle;
-use crate::config::Language;
-use crate::engine::{Cart, CustomerAction, EngineError, EngineEvent, OrderView};
-use crate::ui::backend::{
+use super::window::{
     Backend, BoxFuture, DetailEvent, DetailLine, HistoryRow, OrderDetail, StationInfo,
 };
+use crate::config::Language;
+use crate::engine::{Cart, CustomerAction, EngineError, EngineEvent, OrderView};
 
 /// A view's error as the window shows it: a ledger problem in the ledger's own words.
 fn view_error(e: EngineError) -> String {

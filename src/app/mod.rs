@@ -3,16 +3,17 @@
 //! [`start`] reads the configuration and the paths, opens the ledger, decides live or sandbox mode, finds a
 //! running `paydesk sandbox` or starts the embedded one ([`sandbox`]), decides where notifications go, and
 //! starts the engine with settings built from the configuration ([`engine_settings`]). The result is an
-//! [`AppHandle`]: the engine plus the sandbox it talks to, which is also the window's
-//! [`crate::ui::Backend`] ([`backend`]). [`run_gui`] is `paydesk` / `paydesk gui`; `paydesk charge` starts
-//! through [`start`] too.
+//! [`AppHandle`]: the engine plus the sandbox it talks to, which is also the window's [`window::Backend`]
+//! ([`backend`]). The window (`crate::ui::run`) and `paydesk charge` start through [`start`].
 //!
-//! Arrows: `main` and [`crate::cli`] call this module; it calls [`crate::ui`] (the window),
-//! [`crate::engine`], [`crate::sandbox`], [`crate::config`] and [`crate::ledger`] (to open it). Nothing
-//! below imports it. Not here: order rules (the ledger), payments (the engine), drawing (the UI).
+//! Arrows: the window ([`crate::ui`]), `main` and [`crate::cli`] call this module; it calls
+//! [`crate::engine`], [`crate::sandbox`], [`crate::config`] and [`crate::ledger`] (to open it). It never
+//! imports the window: [`window`] is the interface the window is given. Not here: order rules (the ledger),
+//! payments (the engine), drawing (the UI).
 
 pub mod backend;
 pub mod sandbox;
+pub mod window;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -153,7 +154,7 @@ pub async fn start_with(config: Config, data_dir: &Path) -> Result<AppHandle, Ap
 }
 
 /// The running PayDesk: the engine, the configuration it was started from, and the sandbox it talks to in
-/// sandbox mode. Cheap to clone; the window uses it as its [`crate::ui::Backend`].
+/// sandbox mode. Cheap to clone; the window uses it as its [`window::Backend`].
 #[derive(Clone)]
 pub struct AppHandle {
     engine: Engine,
@@ -221,35 +222,6 @@ impl AppHandle {
             s.shutdown().await;
         }
     }
-}
-
-/// `paydesk` and `paydesk gui`: start from the configuration file and open the window until it is closed.
-/// Failures are logged (stderr and the log file) before they are returned.
-pub fn run_gui() -> Result<(), String> {
-    crate::ui::LAUNCHED.get_or_init(std::time::Instant::now);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("paydesk-rt")
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let app = match rt.block_on(start()) {
-        Ok(app) => app,
-        Err(e) => {
-            let message = format!("cannot start the payment engine: {e}");
-            tracing::error!("{message}");
-            // Opened from the desktop menu there is no terminal: say it in a window too.
-            crate::ui::startup_error::show(&message);
-            return Err(message);
-        }
-    };
-    let result = crate::ui::run_window(Arc::new(app.clone()), &rt);
-    if let Err(e) = &result {
-        tracing::error!("{e}");
-    }
-    // Stop the watchers and the embedded sandbox; unfinished orders are reconciled at the next start.
-    rt.block_on(app.shutdown());
-    result
 }
 
 #[cfg(test)]

@@ -13,15 +13,15 @@ use chrono::NaiveDate;
 use eframe::egui;
 use tokio::runtime::Handle;
 
-use super::backend::{Backend, StationInfo};
 use super::command::UiCommand;
 use super::effects::Effects;
 use super::i18n::Lang;
 use super::reduce::Reducer;
 use super::screens::{self, ScreenCtx};
 use super::state::{ExportState, Fields, HistoryState, Prefs, Screen, UiState};
+use crate::app::window::{Backend, StationInfo};
+use crate::app::window::{CartLine, OrderView};
 use crate::clock::SharedClock;
-use crate::engine::{CartLine, OrderView};
 
 /// The cashier window.
 pub struct PaydeskApp {

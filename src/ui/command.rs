@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 
 use super::i18n::Lang;
 use super::state::Screen;
-use crate::engine::{CartLine, CustomerAction};
+use crate::app::window::{CartLine, CustomerAction};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiCommand {

@@ -14,9 +14,9 @@ use eframe::egui;
 use tokio::runtime::Handle;
 use tokio::sync::broadcast;
 
-use super::backend::{Backend, HistoryRow, OrderDetail};
 use super::i18n::Lang;
-use crate::engine::{Cart, CustomerAction, EngineEvent, OrderView};
+use crate::app::window::{Backend, HistoryRow, OrderDetail};
+use crate::app::window::{Cart, CustomerAction, EngineEvent, OrderView};
 
 /// Something the cashier asked for that runs off the UI thread.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,12 +6,12 @@
 use chrono::{Local, NaiveDate};
 use eframe::egui::{self, RichText};
 
-use super::backend::HistoryRow;
 use super::command::UiCommand;
 use super::i18n::Lang;
 use super::screens::ScreenCtx;
 use super::state::HistoryState;
 use super::theme::{colour, size, space, status_colour};
+use crate::app::window::HistoryRow;
 use crate::money::Fen;
 
 /// A typed day (`2026-05-20`) and whether it failed to parse.

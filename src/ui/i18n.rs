@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::OrderStatus;
+use crate::app::window::OrderStatus;
 use crate::money::MoneyError;
 
 /// The language of the window.

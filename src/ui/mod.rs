@@ -9,7 +9,6 @@
 //! ([`crate::money`]).
 
 pub mod app;
-pub mod backend;
 pub mod command;
 pub mod effects;
 pub mod history;
@@ -20,12 +19,12 @@ mod reduce;
 mod repaint;
 pub mod sale;
 mod screens;
-pub(crate) mod startup_error;
+mod startup_error;
 pub mod state;
 pub mod theme;
 
+pub use crate::app::window::Backend;
 pub use app::PaydeskApp;
-pub use backend::Backend;
 pub use command::UiCommand;
 pub use effects::Intent;
 pub use i18n::Lang;
@@ -82,5 +81,34 @@ pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Re
     .map_err(|e| format!("the window could not be opened: {e}"))
 }
 
-/// When `paydesk` started opening the window ([`crate::app::run_gui`]), for the "first frame" log line.
+/// When `paydesk` started opening the window ([`run`]), for the "first frame" log line.
 pub(crate) static LAUNCHED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// `paydesk` and `paydesk gui`: start from the configuration file and open the window until it is closed.
+/// Failures are logged (stderr and the log file) before they are returned.
+pub fn run() -> Result<(), String> {
+    LAUNCHED.get_or_init(std::time::Instant::now);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("paydesk-rt")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let app = match rt.block_on(crate::app::start()) {
+        Ok(app) => app,
+        Err(e) => {
+            let message = format!("cannot start the payment engine: {e}");
+            tracing::error!("{message}");
+            // Opened from the desktop menu there is no terminal: say it in a window too.
+            startup_error::show(&message);
+            return Err(message);
+        }
+    };
+    let result = run_window(Arc::new(app.clone()), &rt);
+    if let Err(e) = &result {
+        tracing::error!("{e}");
+    }
+    // Stop the watchers and the embedded sandbox; unfinished orders are reconciled at the next start.
+    rt.block_on(app.shutdown());
+    result
+}

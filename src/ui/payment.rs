@@ -12,7 +12,7 @@ use super::i18n::{Lang, Texts};
 use super::screens::ScreenCtx;
 use super::state::{PAID_VIEW_SECONDS, PaymentState};
 use super::theme::{colour, size, space, status_colour};
-use crate::engine::{CustomerAction, OrderStatus};
+use crate::app::window::{CustomerAction, OrderStatus};
 
 /// `mm:ss` left until `expires_at` (never negative; minutes can pass 59).
 pub fn countdown_text(now: DateTime<Utc>, expires_at: DateTime<Utc>) -> String {

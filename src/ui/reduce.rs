@@ -8,12 +8,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use eframe::egui;
 
-use super::backend::StationInfo;
 use super::command::UiCommand;
 use super::effects::{Intent, Msg};
 use super::qr::QrView;
 use super::state::{Fields, PAID_VIEW_SECONDS, PaymentState, Prefs, SaleState, Screen, UiState};
-use crate::engine::{Cart, EngineEvent, OrderStatus, OrderView};
+use crate::app::window::StationInfo;
+use crate::app::window::{Cart, EngineEvent, OrderStatus, OrderView};
 use crate::money::Fen;
 
 /// One frame's writes: the state it may change, what it reads, and the intents it decides on.
@@ -422,7 +422,7 @@ fn merge(old: OrderView, new: OrderView) -> OrderView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::CartLine;
+    use crate::app::window::CartLine;
     use crate::ui::i18n::Lang;
     use chrono::TimeZone;
 

@@ -34,7 +34,7 @@ pub(crate) fn next_tick(state: &UiState, now: DateTime<Utc>) -> Option<Duration>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{OrderStatus, OrderView};
+    use crate::app::window::{OrderStatus, OrderView};
     use crate::money::Fen;
     use crate::ui::state::PaymentState;
     use chrono::TimeZone;

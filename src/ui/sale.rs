@@ -15,7 +15,7 @@ use super::i18n::{Lang, Texts};
 use super::screens::ScreenCtx;
 use super::state::SaleState;
 use super::theme::{colour, size, space};
-use crate::engine::CartLine;
+use crate::app::window::CartLine;
 use crate::money::Fen;
 
 /// The largest quantity one line takes.

@@ -7,12 +7,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use eframe::egui::{self, RichText};
 
-use super::backend::StationInfo;
 use super::command::UiCommand;
 use super::i18n::{Lang, Texts};
 use super::state::{Fields, Screen, UiState};
 use super::theme::{colour, size};
 use super::{history, payment, sale};
+use crate::app::window::StationInfo;
 
 /// What every screen reads this frame.
 pub(crate) struct ScreenCtx<'a> {

@@ -12,12 +12,12 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::backend::{HistoryRow, OrderDetail};
 use super::history::DayField;
 use super::i18n::Lang;
 use super::qr::QrView;
 use super::sale::SaleForm;
-use crate::engine::{Cart, CartLine, OrderView};
+use crate::app::window::{Cart, CartLine, OrderView};
+use crate::app::window::{HistoryRow, OrderDetail};
 use crate::money::Fen;
 
 /// How long the paid view stays before the window goes back to a new sale by itself.

@@ -5,6 +5,7 @@
 //! * [`sandbox`]: a sandbox gateway on a free loopback port that signs and verifies with the oracle.
 //! * [`receiver`]: a merchant's notification endpoint that records what it receives.
 //! * [`http`]: raw requests (signed XML, wrong methods, broken bodies) to a gateway or a listener.
+//! * [`engine`]: engine settings against a test sandbox (fast timing), a second handle on its ledger.
 //! * [`builders`]: the sandbox's merchant, a valid unifiedorder (typed and as raw fields).
 //! * here: waiting for a condition, a temporary data directory, fixed instants and field sets.
 //!
@@ -12,6 +13,7 @@
 #![allow(dead_code)]
 
 pub mod builders;
+pub mod engine;
 pub mod http;
 pub mod oracle;
 pub mod receiver;

@@ -1,5 +1,4 @@
-//! Helpers shared by the integration tests that run the engine against a sandbox.
-#![allow(dead_code)]
+//! Engine set-ups: settings for an engine against a test sandbox, and a second handle on its ledger.
 
 use std::time::Duration;
 

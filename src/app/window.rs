@@ -1,8 +1,10 @@
-//! What the window needs from the layers below it, as one small async interface.
+//! What the window is given: one small async interface ([`Backend`]) and the views it reads.
 //!
-//! The window only ever calls these methods from tasks on the tokio runtime, never from the UI thread.
-//! The implementation over the running engine is [`crate::app::AppHandle`]'s; tests may bring their own.
-//! Errors come back as text ready to show: the window does not interpret them.
+//! The window (`crate::ui`) imports only this module and the leaf modules; it never names the engine, the
+//! ledger or the configuration. The engine's view types it draws (carts, order views, events, statuses) are
+//! re-exported here. The window only ever calls these methods from tasks on the tokio runtime, never from the
+//! UI thread. The implementation over the running PayDesk is [`crate::app::AppHandle`]'s (`backend.rs`);
+//! tests may bring their own. Errors come back as text ready to show: the window does not interpret them.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -11,7 +13,7 @@ use std::pin::Pin;
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::broadcast;
 
-use crate::engine::{Cart, CustomerAction, EngineEvent, OrderStatus, OrderView};
+pub use crate::engine::{Cart, CartLine, CustomerAction, EngineEvent, OrderStatus, OrderView};
 use crate::money::Fen;
 
 /// A boxed future, so the interface can be used as `dyn Backend`.
