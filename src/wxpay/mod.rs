@@ -5,6 +5,7 @@
 //! about orders in a shop, storage or the UI.
 
 pub mod api;
+pub mod cert;
 pub mod client;
 pub mod error;
 pub mod refund;
