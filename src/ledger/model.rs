@@ -232,8 +232,9 @@ pub struct OrderEvent {
     pub seq: i64,
     pub at: DateTime<Utc>,
     /// `recorded` (by `create_order`), the input's name for `apply` (`created`, `create_failed`,
-    /// `user_paying`, `paid`, `pay_error`, `close_requested`, `closed`, `refunded`), or the caller's kind
-    /// for `log_event`.
+    /// `user_paying`, `paid`, `pay_error`, `close_requested`, `closed`, `refunded`), the refund steps
+    /// (`refund_requested` by `create_refund`; `refund_accepted`, `refund_succeeded`, … by `apply_refund`,
+    /// their detail naming the refund and who approved it), or the caller's kind for `log_event`.
     pub kind: String,
     /// Who reported it (see [`Source`]); `log` for `log_event`.
     pub source: String,
