@@ -694,15 +694,91 @@ impl Ledger {
 mod tests {
     use super::*;
 
+    /// store.rs's ORDER_COLUMNS spell the sums out in SQL: they must agree with the rules, in every state.
     #[test]
-    fn order_columns_sum_the_same_states_as_the_rules() {
-        // store.rs's ORDER_COLUMNS spell the sums out; they must agree with refund_state.
-        let pending: Vec<_> = RefundState::ALL
-            .into_iter()
-            .filter(|s| s.holds_money() && *s != RefundState::Success)
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
-        assert_eq!(pending.join(", "), "'requesting', 'processing', 'change'");
+    fn an_orders_sums_follow_the_refund_states() {
+        use crate::ledger::model::{Evidence, NewOrder, PaymentFacts};
+        use crate::ledger::state::Input;
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.sqlite3")).unwrap();
+        let t = DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
+        let total = Fen::new(6_000).unwrap();
+        ledger
+            .create_order(&NewOrder {
+                out_trade_no: "O1".into(),
+                station: "s".into(),
+                cashier: "c".into(),
+                created_at: t,
+                expires_at: t,
+                total,
+                items: vec![],
+                body: "b".into(),
+                notify_url: "n".into(),
+                spbill_create_ip: "127.0.0.1".into(),
+                product_id: "p".into(),
+                device_info: None,
+                time_start: t,
+                time_expire: t,
+            })
+            .unwrap();
+        let payment = PaymentFacts {
+            transaction_id: "T1".into(),
+            total_fee: total,
+            cash_fee: None,
+            time_end: None,
+            bank_type: None,
+            openid: None,
+        };
+        ledger
+            .apply(
+                "O1",
+                Input::Paid,
+                &Evidence::paid(Source::Notify, payment, "paid"),
+                t,
+            )
+            .unwrap();
+        let inputs = [
+            None,
+            Some(RefundInput::Accepted),
+            Some(RefundInput::Succeeded),
+            Some(RefundInput::Changed),
+            Some(RefundInput::Closed),
+            Some(RefundInput::Refused),
+        ];
+        for (k, input) in inputs.into_iter().enumerate() {
+            let orn = format!("R{k}");
+            ledger
+                .create_refund(&NewRefund {
+                    out_refund_no: orn.clone(),
+                    out_trade_no: "O1".into(),
+                    amount: Fen::new(1_000).unwrap(),
+                    reason: String::new(),
+                    approved_by: "m".into(),
+                    source: RefundSource::Till,
+                    created_at: t,
+                })
+                .unwrap();
+            if let Some(i) = input {
+                let ev = RefundEvidence::new(Source::Query, "q");
+                ledger.apply_refund(&orn, i, &ev, t).unwrap();
+            }
+        }
+        let mut want = (0, 0);
+        for r in ledger.refunds_of("O1").unwrap() {
+            match r.status {
+                RefundState::Success => want.0 += r.amount.get(),
+                s if s.holds_money() => want.1 += r.amount.get(),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            want,
+            (1_000, 3_000),
+            "requesting, processing and change are pending"
+        );
+        let o = ledger.order("O1").unwrap().unwrap();
+        assert_eq!((o.refunded.get(), o.refund_pending.get()), want);
+        assert_eq!(ledger.refundable("O1").unwrap(), Fen::new(2_000).unwrap());
     }
 
     #[test]

@@ -82,9 +82,9 @@ const ORDER_COLUMNS: &str = "out_trade_no, station, cashier, created_at, expires
     code_url, prepay_id, transaction_id, paid_at, cash_fee_fen, bank_type, openid, flagged, flag_reason, \
     updated_at, \
     (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r WHERE r.order_id = orders.id \
-        AND r.status = 'success'), \
+        AND r.status = 'success') AS refunded_fen, \
     (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r WHERE r.order_id = orders.id \
-        AND r.status IN ('requesting', 'processing', 'change'))";
+        AND r.status IN ('requesting', 'processing', 'change')) AS refund_pending_fen";
 
 fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
     let close_reason: Option<String> = row.get(14)?;
@@ -114,8 +114,9 @@ fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
         flagged: row.get(22)?,
         flag_reason: row.get(23)?,
         updated_at: time_at(row, 24)?,
-        refunded: fen_at(row, 25)?,
-        refund_pending: fen_at(row, 26)?,
+        // By name: the derived refund sums do not depend on where they sit in ORDER_COLUMNS.
+        refunded: fen_at(row, row.as_ref().column_index("refunded_fen")?)?,
+        refund_pending: fen_at(row, row.as_ref().column_index("refund_pending_fen")?)?,
     })
 }
 
