@@ -81,6 +81,22 @@ BEGIN SELECT RAISE(ABORT, 'orders are never deleted'); END;
 CREATE TRIGGER order_items_never_deleted BEFORE DELETE ON order_items
 BEGIN SELECT RAISE(ABORT, 'order items are never deleted'); END;
 "#,
+    // 2: re-checks of given-up orders (a payment may still land after the close), and a third close reason:
+    // a failed payment (PAYERROR) is closed at the gateway before it is final. SQLite cannot alter a CHECK,
+    // so the constraint's text is widened in place (the documented procedure for relaxing a constraint:
+    // every row valid before stays valid).
+    r#"
+ALTER TABLE orders ADD COLUMN rechecks INTEGER NOT NULL DEFAULT 0 CHECK (rechecks >= 0);
+-- Start-up re-checks: orders given up within a day of their time_expire.
+CREATE INDEX orders_given_up ON orders (time_expire)
+    WHERE status IN ('cancelled', 'expired', 'failed');
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema
+   SET sql = replace(sql, 'close_reason IN (''cancel'', ''expire'')',
+                          'close_reason IN (''cancel'', ''expire'', ''pay_error'')')
+ WHERE type = 'table' AND name = 'orders';
+PRAGMA writable_schema = RESET;
+"#,
 ];
 
 /// The schema version this PayDesk writes.
