@@ -741,13 +741,23 @@ fn the_same_wrong_amount_is_flagged_once() {
 fn given_up_orders_are_listed_for_rechecks_and_a_failed_payment_closes_first() {
     let (_dir, ledger) = new_ledger();
     let cashier = |why| Evidence::new(Source::Cashier, why);
-    for (otn, created) in [("G1", at(0)), ("G2", at(3600)), ("G3", at(7200)), ("G4", at(7200))] {
+    for (otn, created) in [
+        ("G1", at(0)),
+        ("G2", at(3600)),
+        ("G3", at(7200)),
+        ("G4", at(7200)),
+    ] {
         let o = order_with(otn, created, vec![line("x", 100, 1)]);
         ledger.create_order(&o).unwrap();
     }
     for otn in ["G1", "G2", "G3"] {
         ledger
-            .apply(otn, Input::Created, &evidence(Input::Created, fen(100), ""), at(7200))
+            .apply(
+                otn,
+                Input::Created,
+                &evidence(Input::Created, fen(100), ""),
+                at(7200),
+            )
             .unwrap();
     }
     // G1 expired, G2 cancelled, G3 failed (closed first), G4 never created (no code_url).
@@ -757,11 +767,21 @@ fn given_up_orders_are_listed_for_rechecks_and_a_failed_payment_closes_first() {
         ("G3", CloseReason::PayError),
     ] {
         let a = ledger
-            .apply(otn, Input::CloseRequested(reason), &cashier("close"), at(7300))
+            .apply(
+                otn,
+                Input::CloseRequested(reason),
+                &cashier("close"),
+                at(7300),
+            )
             .unwrap();
         assert_eq!(a.after, OrderStatus::Closing);
         ledger
-            .apply(otn, Input::Closed, &Evidence::new(Source::Query, "CLOSED"), at(7301))
+            .apply(
+                otn,
+                Input::Closed,
+                &Evidence::new(Source::Query, "CLOSED"),
+                at(7301),
+            )
             .unwrap();
     }
     ledger
@@ -794,15 +814,24 @@ fn given_up_orders_are_listed_for_rechecks_and_a_failed_payment_closes_first() {
     assert!(names(at(7200 + 301)).is_empty());
 
     assert_eq!(ledger.order("G2").unwrap().unwrap().rechecks, 0);
-    ledger.note_recheck("G2", "trade_state=CLOSED", at(7400)).unwrap();
-    ledger.note_recheck("G2", "trade_state=CLOSED", at(7500)).unwrap();
+    ledger
+        .note_recheck("G2", "trade_state=CLOSED", at(7400))
+        .unwrap();
+    ledger
+        .note_recheck("G2", "trade_state=CLOSED", at(7500))
+        .unwrap();
     assert_eq!(ledger.order("G2").unwrap().unwrap().rechecks, 2);
     assert_eq!(ledger.events("G2").unwrap().pop().unwrap().kind, "recheck");
     assert!(ledger.note_recheck("nope", "", at(7500)).is_err());
 
     // A late payment on a given-up order moves it forward, flagged.
     let a = ledger
-        .apply("G3", Input::Paid, &evidence(Input::Paid, fen(100), "T-late"), at(7600))
+        .apply(
+            "G3",
+            Input::Paid,
+            &evidence(Input::Paid, fen(100), "T-late"),
+            at(7600),
+        )
         .unwrap();
     assert_eq!(a.after, OrderStatus::PaidAfterCancel);
 }

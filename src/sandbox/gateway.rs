@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use super::Inner;
 use super::store::Refusal;
-use crate::wxpay::envelope::fail_reply;
 use crate::wxpay::TradeState;
+use crate::wxpay::envelope::fail_reply;
 use crate::wxpay::sign::{self, Params, SignType};
 use crate::wxpay::xml;
 use axum::body::Bytes;
