@@ -89,7 +89,7 @@ BEGIN SELECT RAISE(ABORT, 'order items are never deleted'); END;
 ALTER TABLE orders ADD COLUMN rechecks INTEGER NOT NULL DEFAULT 0 CHECK (rechecks >= 0);
 -- Start-up re-checks: orders given up within a day of their time_expire.
 CREATE INDEX orders_given_up ON orders (time_expire)
-    WHERE status IN ('cancelled', 'expired', 'failed');
+    WHERE status IN ('failed', 'cancelled', 'expired');
 PRAGMA writable_schema = ON;
 UPDATE sqlite_schema
    SET sql = replace(sql, 'close_reason IN (''cancel'', ''expire'')',
