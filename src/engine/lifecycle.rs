@@ -91,16 +91,19 @@ pub(super) async fn watch(inner: Arc<Inner>, no: String, wake: Arc<Notify>, star
             }
             Step::Recheck { .. } => {
                 let answer = ask(&inner, &order, &mut m).await;
+                // Only an answer counts as a re-check; a look that got none is repeated (the policy).
                 let detail = match (&answer, &m.result) {
                     (Answer::Query { .. }, Some(q)) => {
-                        format!("trade_state={}", q.trade_state.as_str())
+                        Some(format!("trade_state={}", q.trade_state.as_str()))
                     }
-                    (Answer::NotExist, _) => "ORDERNOTEXIST".to_string(),
-                    _ => "no answer".to_string(),
+                    (Answer::NotExist, _) => Some("ORDERNOTEXIST".to_string()),
+                    _ => None,
                 };
-                let (n, at) = (no.clone(), inner.now());
-                if let Err(e) = inner.db(move |l| l.note_recheck(&n, &detail, at)).await {
-                    tracing::error!(out_trade_no = %no, error = %e, "cannot count a re-check");
+                if let Some(detail) = detail {
+                    let (n, at) = (no.clone(), inner.now());
+                    if let Err(e) = inner.db(move |l| l.note_recheck(&n, &detail, at)).await {
+                        tracing::error!(out_trade_no = %no, error = %e, "cannot count a re-check");
+                    }
                 }
                 m.answer = Some(answer);
             }

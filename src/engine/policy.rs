@@ -25,7 +25,8 @@
 //!   then the watcher stops: the manager must look.
 //! - Given up (cancelled, expired, failed, with a code_url): re-checked after each `recheck_after` entry
 //!   (§5 "Race": a payment can land after the close), and once at every start while `time_expire` is less
-//!   than `recheck_horizon` ago.
+//!   than `recheck_horizon` ago. Only answers count as re-checks: a look that got none is repeated after the
+//!   back-off, until the horizon.
 
 use std::time::Duration;
 
@@ -266,14 +267,15 @@ fn on_time(f: &Facts, t: &Timing) -> Step {
                 chrono::Duration::from_std(t.recheck_horizon).unwrap_or(chrono::Duration::MAX);
             if !f.has_code_url || f.now >= f.expires_at + horizon {
                 Step::Stop
-            } else if f.startup && f.queries == 0 {
+            } else if f.failures > 0 {
+                // The last look got no answer: look again after the back-off (only answers count).
+                Step::Recheck { after: retry }
+            } else if f.startup && f.answered_at.is_none() {
                 Step::Recheck {
                     after: Duration::ZERO,
                 }
             } else if let Some(next) = t.recheck_after.get(f.rechecks as usize) {
-                Step::Recheck {
-                    after: (*next).max(retry),
-                }
+                Step::Recheck { after: *next }
             } else {
                 Step::Stop
             }
@@ -877,6 +879,7 @@ mod tests {
                     f.status = S::Cancelled;
                     f.startup = true;
                     f.queries = 0;
+                    f.answered_at = None;
                     f.rechecks = 4;
                     f.now = f.expires_at + chrono::Duration::hours(23)
                 },
@@ -890,6 +893,37 @@ mod tests {
                     f.status = S::Cancelled;
                     f.startup = true;
                     f.queries = 0;
+                    f.now = f.expires_at + chrono::Duration::hours(24)
+                },
+                Step::Stop,
+            ),
+            (
+                "given up, the re-check got no answer: ask again after the back-off",
+                |f| {
+                    f.status = S::Cancelled;
+                    f.rechecks = 4;
+                    f.failures = 1;
+                    f.answer = Some(Answer::Unknown)
+                },
+                Step::Recheck { after: ms(4000) },
+            ),
+            (
+                "start-up re-check got no answer: ask again after the back-off",
+                |f| {
+                    f.status = S::Expired;
+                    f.startup = true;
+                    f.answered_at = None;
+                    f.rechecks = 4;
+                    f.failures = 2;
+                    f.answer = Some(Answer::Unknown)
+                },
+                Step::Recheck { after: ms(8000) },
+            ),
+            (
+                "given up, no answer for a day after time_expire: stop",
+                |f| {
+                    f.status = S::Cancelled;
+                    f.failures = 9;
                     f.now = f.expires_at + chrono::Duration::hours(24)
                 },
                 Step::Stop,
