@@ -403,3 +403,283 @@ async fn wrong_key_stops_at_once_with_advice() {
     assert_eq!(orders[0].status, OrderStatus::Failed);
     engine.shutdown().await;
 }
+
+// ------------------------------------------------------------------------------ late payments (issue 11)
+
+/// The kinds in an order's history, oldest first.
+fn history(dir: &std::path::Path, no: &str) -> Vec<String> {
+    support::engine::ledger(dir)
+        .events(no)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_payment_inside_the_window_seen_late_is_paid_not_paid_after_cancel() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(Utc::now());
+    let shared: SharedClock = Arc::new(clock.clone());
+    let sb = Sandbox::start(
+        sandbox_config(shared.clone(), Duration::ZERO),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut s = settings(dir.path(), &sb);
+    s.clock = shared;
+    s.timing.expiry_margin = Duration::from_secs(30);
+    let engine = Engine::start(s).await.unwrap();
+    let v = engine.charge(cart()).await.unwrap();
+    // The customer pays a second before the end; neither the notification nor a query gets through.
+    sb.set_faults(Faults {
+        drop_notify: 1.0,
+        refuse_connections: true,
+        ..Faults::default()
+    });
+    clock.advance(chrono::Duration::minutes(10) - chrono::Duration::seconds(1));
+    sb.customer(&v.out_trade_no, CustomerAction::Pay)
+        .await
+        .unwrap();
+    // The countdown is over, the margin is not: the order is not given up while the gateway cannot answer.
+    clock.advance(chrono::Duration::seconds(2));
+    support::eventually("a query failed after the countdown ended", || {
+        history(dir.path(), &v.out_trade_no)
+            .iter()
+            .any(|k| k == "orderquery.error" || k == "close_requested")
+    })
+    .await;
+    sb.set_faults(Faults {
+        drop_notify: 1.0,
+        ..Faults::default()
+    });
+    assert!(engine.settle(WAIT).await);
+    let o = support::engine::ledger(dir.path())
+        .order(&v.out_trade_no)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        o.status,
+        OrderStatus::Paid,
+        "paid inside its window: {:?}",
+        history(dir.path(), &v.out_trade_no)
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_order_is_closed_only_after_the_margin_and_one_more_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(Utc::now());
+    let shared: SharedClock = Arc::new(clock.clone());
+    let sb = Sandbox::start(
+        sandbox_config(shared.clone(), Duration::ZERO),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut s = settings(dir.path(), &sb);
+    s.clock = shared;
+    s.timing.expiry_margin = Duration::from_secs(30);
+    let engine = Engine::start(s).await.unwrap();
+    let v = engine.charge(cart()).await.unwrap();
+    clock.advance(chrono::Duration::minutes(10) + chrono::Duration::seconds(5));
+    // Inside the margin it stays open: the history says when it will be closed.
+    support::eventually("the end of the countdown is noticed", || {
+        history(dir.path(), &v.out_trade_no)
+            .iter()
+            .any(|k| k == "expiry.margin" || k == "close_requested")
+    })
+    .await;
+    assert_eq!(
+        engine.order(&v.out_trade_no).await.unwrap().status,
+        OrderStatus::Open
+    );
+    clock.advance(chrono::Duration::seconds(30));
+    wait_status(&engine, &v.out_trade_no, OrderStatus::Expired).await;
+    let kinds = history(dir.path(), &v.out_trade_no);
+    let close = kinds.iter().position(|k| k == "close_requested").unwrap();
+    assert_eq!(
+        kinds[close - 1],
+        "orderquery",
+        "one query just before the expiry is recorded: {kinds:?}"
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_payment_after_the_confirmed_close_is_found_by_a_recheck() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let engine = Engine::start(settings(dir.path(), &sb)).await.unwrap();
+    let v = engine.charge(cart()).await.unwrap();
+    // No notification URL answers in the counter setup: only queries can find it.
+    sb.set_faults(Faults {
+        drop_notify: 1.0,
+        pay_after_close: 1.0,
+        late_payment_after: Duration::from_millis(100),
+        ..Faults::default()
+    });
+    engine.cancel(&v.out_trade_no).await.unwrap();
+    wait_status(&engine, &v.out_trade_no, OrderStatus::Cancelled).await;
+    support::eventually("the late payment lands at the gateway", || {
+        sb.order(&v.out_trade_no).unwrap().trade_state == TradeState::Success
+    })
+    .await;
+    wait_status(&engine, &v.out_trade_no, OrderStatus::PaidAfterCancel).await;
+    let o = support::engine::ledger(dir.path())
+        .order(&v.out_trade_no)
+        .unwrap()
+        .unwrap();
+    assert!(o.flagged);
+    assert_eq!(
+        o.transaction_id,
+        sb.order(&v.out_trade_no).unwrap().transaction_id
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restart_rechecks_orders_given_up_within_a_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let mut s = settings(dir.path(), &sb);
+    // This run gives up at once and re-checks only long after it has stopped.
+    s.timing.recheck_after = [Duration::from_secs(3600); 4];
+    let engine = Engine::start(s.clone()).await.unwrap();
+    let v = engine.charge(cart()).await.unwrap();
+    sb.set_faults(Faults {
+        drop_notify: 1.0,
+        pay_after_close: 1.0,
+        late_payment_after: Duration::from_millis(50),
+        ..Faults::default()
+    });
+    engine.cancel(&v.out_trade_no).await.unwrap();
+    wait_status(&engine, &v.out_trade_no, OrderStatus::Cancelled).await;
+    engine.shutdown().await;
+    support::eventually("the late payment lands at the gateway", || {
+        sb.order(&v.out_trade_no).unwrap().trade_state == TradeState::Success
+    })
+    .await;
+
+    let engine = Engine::start(s).await.unwrap();
+    wait_status(&engine, &v.out_trade_no, OrderStatus::PaidAfterCancel).await;
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_payment_is_closed_at_the_gateway_before_it_is_final() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let engine = Engine::start(settings(dir.path(), &sb)).await.unwrap();
+    let v = engine.charge(cart()).await.unwrap();
+    sb.set_faults(Faults {
+        pay_error: 1.0,
+        ..Faults::default()
+    });
+    sb.customer(&v.out_trade_no, CustomerAction::Pay)
+        .await
+        .unwrap();
+    wait_status(&engine, &v.out_trade_no, OrderStatus::Failed).await;
+    let kinds = history(dir.path(), &v.out_trade_no);
+    let close = kinds.iter().position(|k| k == "closeorder.request");
+    let last = kinds.len()
+        - 1
+        - kinds
+            .iter()
+            .rev()
+            .position(|k| k == "pay_error" || k == "closed")
+            .unwrap();
+    assert!(
+        close.is_some_and(|c| c < last),
+        "closeorder is sent before the order is final: {kinds:?}"
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn order_not_exist_for_an_order_with_a_code_is_an_anomaly_not_a_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let engine = Engine::start(settings(dir.path(), &sb)).await.unwrap();
+    let mut events = engine.subscribe();
+    let v = engine.charge(cart()).await.unwrap();
+    sb.set_faults(Faults {
+        spurious_not_exist: 1.0,
+        drop_notify: 1.0,
+        ..Faults::default()
+    });
+    // An alert reaches the window (the engine's error events).
+    let alert = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(paydesk::engine::EngineEvent::Error { message }) = events.recv().await {
+                return message;
+            }
+        }
+    })
+    .await
+    .expect("an alert about ORDERNOTEXIST");
+    assert!(alert.contains(&v.out_trade_no), "{alert}");
+    assert!(
+        !engine
+            .order(&v.out_trade_no)
+            .await
+            .unwrap()
+            .status
+            .is_final(),
+        "not final on ORDERNOTEXIST"
+    );
+    sb.set_faults(Faults {
+        drop_notify: 1.0,
+        ..Faults::default()
+    });
+    sb.customer(&v.out_trade_no, CustomerAction::Pay)
+        .await
+        .unwrap();
+    wait_status(&engine, &v.out_trade_no, OrderStatus::Paid).await;
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_gateway_at_start_up_is_not_queried_in_a_loop() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let engine = Engine::start(settings(dir.path(), &sb)).await.unwrap();
+    let v = engine.charge(cart()).await.unwrap();
+    engine.shutdown().await;
+
+    // A gateway that accepts connections and drops them at once.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", dead.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        for c in dead.incoming() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(c);
+        }
+    });
+    let mut s = support::engine::engine_settings(dir.path(), &url);
+    s.retry = paydesk::wxpay::RetryPolicy::NONE;
+    let engine = Engine::start(s).await.unwrap();
+    support::eventually("the first start-up query", || {
+        accepted.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    let start = accepted.load(Ordering::SeqCst);
+    // Fast timing backs off to at most 400 ms: a second holds a handful of attempts, not hundreds.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let attempts = accepted.load(Ordering::SeqCst) - start;
+    assert!(attempts <= 12, "{attempts} queries in a second");
+    assert!(
+        !support::engine::ledger(dir.path())
+            .order(&v.out_trade_no)
+            .unwrap()
+            .unwrap()
+            .status
+            .is_final()
+    );
+    engine.shutdown().await;
+}

@@ -717,6 +717,127 @@ fn unfinished_and_time_range_queries() {
     );
 }
 
+#[test]
+fn the_same_wrong_amount_is_flagged_once() {
+    let (_dir, ledger) = new_ledger();
+    let o = order("PD031");
+    ledger.create_order(&o).unwrap();
+    let wrong = Evidence::paid(Source::Query, payment("T-wrong", fen(1)), "query SUCCESS");
+    let first = ledger.apply("PD031", Input::Paid, &wrong, at(1)).unwrap();
+    assert!(first.alert.is_some());
+    // Every poll reports it again: recorded, but neither flagged nor alerted again.
+    for k in 2..5 {
+        let again = ledger.apply("PD031", Input::Paid, &wrong, at(k)).unwrap();
+        assert_eq!(again.ignored, Some("amount mismatch"));
+        assert_eq!(again.alert, None, "alerted again at poll {k}");
+    }
+    let reason = ledger.order("PD031").unwrap().unwrap().flag_reason.unwrap();
+    assert_eq!(
+        reason.matches("does not match").count(),
+        1,
+        "flag text repeated: {reason}"
+    );
+}
+
+#[test]
+fn given_up_orders_are_listed_for_rechecks_and_a_failed_payment_closes_first() {
+    let (_dir, ledger) = new_ledger();
+    let cashier = |why| Evidence::new(Source::Cashier, why);
+    for (otn, created) in [
+        ("G1", at(0)),
+        ("G2", at(3600)),
+        ("G3", at(7200)),
+        ("G4", at(7200)),
+    ] {
+        let o = order_with(otn, created, vec![line("x", 100, 1)]);
+        ledger.create_order(&o).unwrap();
+    }
+    for otn in ["G1", "G2", "G3"] {
+        ledger
+            .apply(
+                otn,
+                Input::Created,
+                &evidence(Input::Created, fen(100), ""),
+                at(7200),
+            )
+            .unwrap();
+    }
+    // G1 expired, G2 cancelled, G3 failed (closed first), G4 never created (no code_url).
+    for (otn, reason) in [
+        ("G1", CloseReason::Expire),
+        ("G2", CloseReason::Cancel),
+        ("G3", CloseReason::PayError),
+    ] {
+        let a = ledger
+            .apply(
+                otn,
+                Input::CloseRequested(reason),
+                &cashier("close"),
+                at(7300),
+            )
+            .unwrap();
+        assert_eq!(a.after, OrderStatus::Closing);
+        ledger
+            .apply(
+                otn,
+                Input::Closed,
+                &Evidence::new(Source::Query, "CLOSED"),
+                at(7301),
+            )
+            .unwrap();
+    }
+    ledger
+        .apply("G4", Input::CreateFailed, &cashier("refused"), at(7300))
+        .unwrap();
+    let statuses: Vec<_> = ["G1", "G2", "G3", "G4"]
+        .iter()
+        .map(|n| ledger.order(n).unwrap().unwrap().status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            OrderStatus::Expired,
+            OrderStatus::Cancelled,
+            OrderStatus::Failed,
+            OrderStatus::Failed
+        ]
+    );
+    let names = |since| -> Vec<String> {
+        ledger
+            .given_up_since(since)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.out_trade_no)
+            .collect()
+    };
+    assert_eq!(names(at(0)), ["G1", "G2", "G3"]);
+    // time_expire is created_at + 5 min: only orders expiring at or after `since`.
+    assert_eq!(names(at(3600 + 300)), ["G2", "G3"]);
+    assert!(names(at(7200 + 301)).is_empty());
+
+    assert_eq!(ledger.order("G2").unwrap().unwrap().rechecks, 0);
+    ledger
+        .note_recheck("G2", "trade_state=CLOSED", at(7400))
+        .unwrap();
+    ledger
+        .note_recheck("G2", "trade_state=CLOSED", at(7500))
+        .unwrap();
+    assert_eq!(ledger.order("G2").unwrap().unwrap().rechecks, 2);
+    assert_eq!(ledger.events("G2").unwrap().pop().unwrap().kind, "recheck");
+    assert!(ledger.note_recheck("nope", "", at(7500)).is_err());
+
+    // A late payment on a given-up order moves it forward, flagged.
+    let a = ledger
+        .apply(
+            "G3",
+            Input::Paid,
+            &evidence(Input::Paid, fen(100), "T-late"),
+            at(7600),
+        )
+        .unwrap();
+    assert_eq!(a.after, OrderStatus::PaidAfterCancel);
+}
+
 // ---------------------------------------------------------------------------------------------- export
 
 fn beijing() -> FixedOffset {

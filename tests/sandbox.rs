@@ -1445,3 +1445,77 @@ async fn orders_survive_a_restart_with_a_state_file() {
     assert_eq!(again.code_url, sb.order("PERSIST002").unwrap().code_url);
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn fault_knobs_for_late_payments() {
+    let clock = ManualClock::new(t0());
+    let sb = start(SandboxConfig {
+        close_min_age: Duration::ZERO,
+        faults: Faults {
+            clock_offset_secs: 120,
+            ..Faults::default()
+        },
+        ..config(&clock)
+    })
+    .await;
+    let c = client(&sb, SignType::Md5);
+    let url = "http://127.0.0.1:9/notify";
+
+    // A gateway clock two minutes ahead of the till's.
+    c.unified_order(&order("SKEW000001", 1, t0(), url))
+        .await
+        .unwrap();
+    assert_eq!(
+        sb.order("SKEW000001").unwrap().created_at,
+        t0() + chrono::Duration::seconds(120)
+    );
+
+    // A spurious ORDERNOTEXIST for an order that exists.
+    sb.set_faults(Faults {
+        spurious_not_exist: 1.0,
+        ..Faults::default()
+    });
+    let err = c.order_query("SKEW000001").await.unwrap_err();
+    assert_eq!(err.err_code(), Some("ORDERNOTEXIST"));
+    sb.set_faults(Faults::default());
+    assert_eq!(
+        c.order_query("SKEW000001").await.unwrap().trade_state,
+        TradeState::NotPay
+    );
+
+    // The customer's payment fails.
+    sb.set_faults(Faults {
+        pay_error: 1.0,
+        ..Faults::default()
+    });
+    sb.customer("SKEW000001", CustomerAction::Pay)
+        .await
+        .unwrap();
+    assert_eq!(
+        sb.order("SKEW000001").unwrap().trade_state,
+        TradeState::PayError
+    );
+
+    // A payment lands after the close was answered and the order read CLOSED.
+    sb.set_faults(Faults {
+        pay_after_close: 1.0,
+        late_payment_after: Duration::from_millis(20),
+        ..Faults::default()
+    });
+    c.unified_order(&order("LATE000001", 1, t0(), url))
+        .await
+        .unwrap();
+    c.close_order("LATE000001").await.unwrap();
+    assert_eq!(
+        c.order_query("LATE000001").await.unwrap().trade_state,
+        TradeState::Closed
+    );
+    eventually("the late payment lands", || {
+        sb.order("LATE000001")
+            .is_some_and(|o| o.trade_state == TradeState::Success && o.transaction_id.is_some())
+    })
+    .await;
+    let q = c.order_query("LATE000001").await.unwrap();
+    assert_eq!(q.trade_state, TradeState::Success);
+    sb.shutdown().await;
+}

@@ -12,7 +12,8 @@
 //! is queried and driven to a final state.
 //!
 //! Files: this one holds the handle and its running state; [`settings`] what it is started with, [`error`],
-//! `charge` (cart checks, order body and number, unifiedorder), `lifecycle` (the watcher), [`listener`],
+//! `charge` (cart checks, order body and number, unifiedorder), `policy` (the watcher's decisions),
+//! `lifecycle` (the watcher, carrying them out), [`listener`],
 //! [`views`] (what the window reads), [`types`].
 //!
 //! It depends on [`crate::wxpay`] and [`crate::ledger`] (and the leaf modules) only. Not here: reading the
@@ -23,6 +24,7 @@ mod charge;
 pub mod error;
 mod lifecycle;
 pub mod listener;
+mod policy;
 pub mod settings;
 pub mod types;
 pub mod views;
@@ -264,6 +266,21 @@ impl Engine {
                 )
                 .await;
             self.inner.clone().watch(order.out_trade_no.clone(), true);
+        }
+        // A payment can land after the close (reference §5 "Race"): orders given up within the horizon are
+        // asked about again, so that a restart does not end their re-checks.
+        let horizon = chrono::Duration::from_std(self.inner.settings.timing.recheck_horizon)
+            .unwrap_or(chrono::Duration::MAX);
+        let since = self.inner.now() - horizon;
+        let given_up = self.inner.db(move |l| l.given_up_since(since)).await?;
+        if !given_up.is_empty() {
+            tracing::info!(
+                count = given_up.len(),
+                "re-checking orders given up recently"
+            );
+        }
+        for order in given_up {
+            self.inner.clone().watch(order.out_trade_no, true);
         }
         Ok(())
     }

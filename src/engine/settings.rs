@@ -21,6 +21,15 @@ pub struct Timing {
     pub max_backoff: Duration,
     /// closeorder is not called before an order is this old (WeChat's rule: 5 minutes).
     pub close_min_age: Duration,
+    /// An order is closed as expired only this long after its `time_expire`, after one more query: a payment
+    /// made inside the window but seen late (a slow network, a gateway clock ahead of ours) is then paid, not
+    /// paid after cancel.
+    pub expiry_margin: Duration,
+    /// After an order is given up (closed, failed, not found), it is queried again this long after the
+    /// previous look, one entry per re-check: a payment can still land after the close (reference §5).
+    pub recheck_after: [Duration; 4],
+    /// At every start, orders given up whose `time_expire` is less than this ago are queried again.
+    pub recheck_horizon: Duration,
 }
 
 impl Timing {
@@ -31,6 +40,14 @@ impl Timing {
             poll_interval: Duration::from_secs(2),
             max_backoff: Duration::from_secs(30),
             close_min_age: Duration::from_secs(5 * 60),
+            expiry_margin: Duration::from_secs(30),
+            recheck_after: [
+                Duration::from_secs(30),
+                Duration::from_secs(2 * 60),
+                Duration::from_secs(10 * 60),
+                Duration::from_secs(60 * 60),
+            ],
+            recheck_horizon: Duration::from_secs(24 * 60 * 60),
         }
     }
 
@@ -41,6 +58,14 @@ impl Timing {
             poll_interval: Duration::from_millis(50),
             max_backoff: Duration::from_millis(400),
             close_min_age: Duration::ZERO,
+            expiry_margin: Duration::ZERO,
+            recheck_after: [
+                Duration::from_millis(30),
+                Duration::from_millis(60),
+                Duration::from_millis(120),
+                Duration::from_millis(240),
+            ],
+            recheck_horizon: Duration::from_secs(24 * 60 * 60),
         }
     }
 }

@@ -92,6 +92,8 @@ pub struct Order {
     /// Why it is flagged (`; `-separated when flagged more than once).
     pub flag_reason: Option<String>,
     pub updated_at: DateTime<Utc>,
+    /// Re-checks at the gateway since it was given up (a payment may still land after the close).
+    pub rechecks: u32,
     /// The sum of its succeeded refunds (money back with the customer). Derived from the refunds table.
     pub refunded: Fen,
     /// The sum of its refunds that hold money without having succeeded (requesting, processing, CHANGE).

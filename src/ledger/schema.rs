@@ -81,7 +81,23 @@ BEGIN SELECT RAISE(ABORT, 'orders are never deleted'); END;
 CREATE TRIGGER order_items_never_deleted BEFORE DELETE ON order_items
 BEGIN SELECT RAISE(ABORT, 'order items are never deleted'); END;
 "#,
-    // 2: refunds, each linked to its order, with their own states (`refund_state::RefundState::as_str`).
+    // 2: re-checks of given-up orders (a payment may still land after the close), and a third close reason:
+    // a failed payment (PAYERROR) is closed at the gateway before it is final. SQLite cannot alter a CHECK,
+    // so the constraint's text is widened in place (the documented procedure for relaxing a constraint:
+    // every row valid before stays valid).
+    r#"
+ALTER TABLE orders ADD COLUMN rechecks INTEGER NOT NULL DEFAULT 0 CHECK (rechecks >= 0);
+-- Start-up re-checks: orders given up within a day of their time_expire.
+CREATE INDEX orders_given_up ON orders (time_expire)
+    WHERE status IN ('failed', 'cancelled', 'expired');
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema
+   SET sql = replace(sql, 'close_reason IN (''cancel'', ''expire'')',
+                          'close_reason IN (''cancel'', ''expire'', ''pay_error'')')
+ WHERE type = 'table' AND name = 'orders';
+PRAGMA writable_schema = RESET;
+"#,
+    // 3: refunds, each linked to its order, with their own states (`refund_state::RefundState::as_str`).
     // An order's refunded / pending sums are derived from this table, never stored twice.
     r#"
 CREATE TABLE refunds (

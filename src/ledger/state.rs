@@ -175,6 +175,9 @@ impl fmt::Display for OrderStatus {
 pub enum CloseReason {
     Cancel,
     Expire,
+    /// The gateway reported PAYERROR: the order is closed there before it is final (reference §5, §12.6),
+    /// and ends [`OrderStatus::Failed`].
+    PayError,
 }
 
 impl CloseReason {
@@ -182,12 +185,14 @@ impl CloseReason {
         match self {
             CloseReason::Cancel => "cancel",
             CloseReason::Expire => "expire",
+            CloseReason::PayError => "pay_error",
         }
     }
     pub fn parse(s: &str) -> Option<CloseReason> {
         match s {
             "cancel" => Some(CloseReason::Cancel),
             "expire" => Some(CloseReason::Expire),
+            "pay_error" => Some(CloseReason::PayError),
             _ => None,
         }
     }
@@ -305,8 +310,28 @@ pub fn payment_refusal(
 fn closed_status(reason: Option<CloseReason>) -> OrderStatus {
     match reason {
         Some(CloseReason::Expire) => OrderStatus::Expired,
+        Some(CloseReason::PayError) => OrderStatus::Failed,
         _ => OrderStatus::Cancelled,
     }
+}
+
+/// Given up (cancelled, expired or failed) but not paid: a payment may still land for it (reference §5
+/// "Race"), so the engine re-checks it for a while (if it ever had a code_url).
+pub fn is_given_up(status: OrderStatus) -> bool {
+    matches!(
+        status,
+        OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Failed
+    )
+}
+
+/// [`is_given_up`] statuses as SQL text (for `status IN (…)`).
+pub fn given_up_sql_list() -> String {
+    OrderStatus::ALL
+        .into_iter()
+        .filter(|s| is_given_up(*s))
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -315,7 +340,7 @@ mod tests {
     use Decision::{Ignore, To};
     use OrderStatus as S;
 
-    const INPUTS: [Input; 9] = [
+    const INPUTS: [Input; 10] = [
         Input::Created,
         Input::CreateFailed,
         Input::UserPaying,
@@ -323,6 +348,7 @@ mod tests {
         Input::PayError,
         Input::CloseRequested(CloseReason::Cancel),
         Input::CloseRequested(CloseReason::Expire),
+        Input::CloseRequested(CloseReason::PayError),
         Input::Closed,
         Input::Refunded,
     ];
@@ -381,6 +407,40 @@ mod tests {
             next(S::Closing, Input::Closed, Some(CloseReason::Cancel)),
             To(S::Cancelled)
         );
+    }
+
+    #[test]
+    fn a_failed_payment_is_closed_before_it_is_final() {
+        // PAYERROR while open: closing (reason pay_error), then failed once the gateway confirms the close
+        // or reports PAYERROR again; a payment that still lands is paid after cancel.
+        assert_eq!(
+            next(S::Open, Input::CloseRequested(CloseReason::PayError), None),
+            To(S::Closing)
+        );
+        let r = Some(CloseReason::PayError);
+        assert_eq!(next(S::Closing, Input::Closed, r), To(S::Failed));
+        assert_eq!(next(S::Closing, Input::PayError, r), To(S::Failed));
+        assert_eq!(next(S::Closing, Input::Paid, r), To(S::PaidAfterCancel));
+        assert_eq!(next(S::Failed, Input::Paid, None), To(S::PaidAfterCancel));
+        assert_eq!(
+            CloseReason::parse(CloseReason::PayError.as_str()),
+            Some(CloseReason::PayError)
+        );
+        let schema = crate::ledger::schema::MIGRATIONS.concat();
+        assert!(schema.contains("''pay_error''"));
+    }
+
+    #[test]
+    fn given_up_orders_are_final_and_unpaid() {
+        for s in OrderStatus::ALL {
+            if is_given_up(s) {
+                assert!(s.is_final() && !s.is_paid(), "{s:?}");
+                // A late payment moves it on, never back.
+                assert_eq!(next(s, Input::Paid, None), To(S::PaidAfterCancel));
+            }
+        }
+        let schema = crate::ledger::schema::MIGRATIONS.concat();
+        assert!(schema.contains(&format!("WHERE status IN ({});", given_up_sql_list())));
     }
 
     #[test]

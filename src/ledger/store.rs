@@ -80,7 +80,7 @@ pub(crate) fn status_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<OrderStat
 const ORDER_COLUMNS: &str = "out_trade_no, station, cashier, created_at, expires_at, total_fen, body, \
     notify_url, spbill_create_ip, product_id, device_info, time_start, time_expire, status, close_reason, \
     code_url, prepay_id, transaction_id, paid_at, cash_fee_fen, bank_type, openid, flagged, flag_reason, \
-    updated_at, \
+    updated_at, rechecks, \
     (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r WHERE r.order_id = orders.id \
         AND r.status = 'success') AS refunded_fen, \
     (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r WHERE r.order_id = orders.id \
@@ -114,6 +114,7 @@ fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
         flagged: row.get(22)?,
         flag_reason: row.get(23)?,
         updated_at: time_at(row, 24)?,
+        rechecks: row.get(25)?,
         // By name: the derived refund sums do not depend on where they sit in ORDER_COLUMNS.
         refunded: fen_at(row, row.as_ref().column_index("refunded_fen")?)?,
         refund_pending: fen_at(row, row.as_ref().column_index("refund_pending_fen")?)?,
@@ -201,7 +202,7 @@ impl Ledger {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let stored = tx
             .query_row(
-                "SELECT id, status, close_reason, total_fen, transaction_id FROM orders \
+                "SELECT id, status, close_reason, total_fen, transaction_id, flag_reason FROM orders \
                  WHERE out_trade_no = ?1",
                 [out_trade_no],
                 |r| {
@@ -211,11 +212,12 @@ impl Ledger {
                         r.get::<_, Option<String>>(2)?,
                         fen_at(r, 3)?,
                         r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((id, before, close_reason, total, stored_tid)) = stored else {
+        let Some((id, before, close_reason, total, stored_tid, flag_reason)) = stored else {
             return Err(LedgerError::NotFound(out_trade_no.to_string()));
         };
         let close_reason = close_reason.as_deref().and_then(CloseReason::parse);
@@ -242,8 +244,13 @@ impl Ledger {
 
         let outcome = if let Some(state::Refusal { why, alert }) = refusal {
             applied.ignored = Some(why);
-            update.flag = Some(alert.clone());
-            applied.alert = Some(alert.clone());
+            // The same refused payment reported again (every poll, every retried notification) is recorded
+            // but flagged and alerted once.
+            let known = flag_reason.as_deref().is_some_and(|f| f.contains(&alert));
+            if !known {
+                update.flag = Some(alert.clone());
+                applied.alert = Some(alert.clone());
+            }
             format!("refused: {alert}")
         } else {
             match state::next(before, input, close_reason) {
@@ -332,6 +339,47 @@ impl Ledger {
         ))?;
         let rows = stmt.query_map([], order_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Orders given up (cancelled, expired, failed) whose `time_expire` is at or after `since` and that had a
+    /// code_url (so could have been paid), oldest first: what the engine re-checks at start-up, because a
+    /// payment can land after the close (reference §5 "Race").
+    pub fn given_up_since(&self, since: DateTime<Utc>) -> Result<Vec<Order>, LedgerError> {
+        let conn = self.reader();
+        // The same condition as the schema's partial index `orders_given_up`, so SQLite uses it.
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders \
+             WHERE status IN ({}) AND time_expire >= ?1 AND code_url IS NOT NULL \
+             ORDER BY time_expire, id",
+            state::given_up_sql_list()
+        ))?;
+        let rows = stmt.query_map([to_ms(since)], order_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Count one re-check of a given-up order and note its answer in the history, durably.
+    pub fn note_recheck(
+        &self,
+        out_trade_no: &str,
+        detail: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE orders SET rechecks = rechecks + 1 WHERE out_trade_no = ?1",
+            [out_trade_no],
+        )?;
+        if n == 0 {
+            return Err(LedgerError::NotFound(out_trade_no.to_string()));
+        }
+        tx.execute(
+            "INSERT INTO order_events (order_id, at, kind, source, detail, outcome) \
+             SELECT id, ?2, 'recheck', 'log', ?3, '' FROM orders WHERE out_trade_no = ?1",
+            rusqlite::params![out_trade_no, to_ms(at), detail],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Orders created in `[from, to)`, oldest first.

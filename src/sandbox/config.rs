@@ -83,5 +83,18 @@ pub struct Faults {
     pub refuse_connections: bool,
     /// Share of signed answers whose `sign` is altered (same length, one digit changed).
     pub corrupt_sign: f64,
+    /// Share of closeorder calls on an unpaid order after which a payment already under way still lands
+    /// (reference §5 "Race"): the close is answered SUCCESS and the order reads CLOSED, then
+    /// `late_payment_after` later it is paid (SUCCESS, notification sent).
+    pub pay_after_close: f64,
+    /// How long after the close was answered such a late payment lands.
+    pub late_payment_after: Duration,
+    /// Share of the simulated customer's payments that fail (PAYERROR) instead.
+    pub pay_error: f64,
+    /// Share of orderqueries of an existing order answered `ORDERNOTEXIST` (signed), without doing anything.
+    pub spurious_not_exist: f64,
+    /// The gateway's clock runs this many seconds ahead of its configured clock (negative: behind), as a
+    /// gateway whose clock is off the till's: creation, expiry, `time_end` and the 5-minute rule use it.
+    pub clock_offset_secs: i64,
     pub seed: u64,
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use super::Inner;
 use super::store::Refusal;
+use crate::wxpay::TradeState;
 use crate::wxpay::envelope::fail_reply;
 use crate::wxpay::sign::{self, Params, SignType};
 use crate::wxpay::xml;
@@ -208,10 +209,27 @@ fn dispatch(
             }
             Ok(fields)
         }
-        Api::OrderQuery => store.order_query(req, now),
+        Api::OrderQuery => {
+            let known = req
+                .get("out_trade_no")
+                .is_some_and(|n| store.get(n).is_some());
+            if known && inner.chance(|f| f.spurious_not_exist) {
+                tracing::debug!(?api, "sandbox fault: spurious ORDERNOTEXIST");
+                return Err(super::store::biz("ORDERNOTEXIST", "订单不存在"));
+            }
+            store.order_query(req, now)
+        }
         Api::CloseOrder => {
+            let otn = req.get("out_trade_no").cloned().unwrap_or_default();
+            let was_unpaid = store
+                .get(&otn)
+                .is_some_and(|o| matches!(o.state, TradeState::NotPay | TradeState::UserPaying));
             let fields = store.close_order(req, now, inner.close_min_age)?;
             inner.save(&store);
+            drop(store);
+            if was_unpaid && inner.chance(|f| f.pay_after_close) {
+                inner.pay_later(otn);
+            }
             Ok(fields)
         }
     }

@@ -107,8 +107,15 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// The gateway's time: its clock, shifted by the `clock_offset_secs` fault.
     fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        let offset = self
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .faults
+            .clock_offset_secs;
+        self.clock.now() + chrono::Duration::seconds(offset)
     }
 
     /// Seals answers and notifications and opens requests, with the configured signer.
@@ -141,6 +148,25 @@ impl Inner {
         }
     }
 
+    /// The `pay_after_close` fault: `late_payment_after` from now, the closed order `out_trade_no` is paid
+    /// after all, and its notification starts.
+    fn pay_later(self: &Arc<Self>, out_trade_no: String) {
+        let delay = self.faults().late_payment_after;
+        let me = Arc::clone(self);
+        let handle = tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let now = me.now();
+            let mut store = me.store();
+            if store.pay_after_close(&out_trade_no, now) {
+                me.save(&store);
+                drop(store);
+                tracing::info!(%out_trade_no, "sandbox fault: a payment lands after the close");
+                notify::spawn(&me, out_trade_no);
+            }
+        });
+        self.track(handle.abort_handle());
+    }
+
     /// Write the snapshot file, if configured. Called with the store locked, after every change.
     fn save(&self, store: &store::Store) {
         if let Some(path) = &self.persist
@@ -163,6 +189,12 @@ impl Inner {
         action: CustomerAction,
     ) -> Result<(String, TradeState), SandboxError> {
         let now = self.now();
+        let action = if action == CustomerAction::Pay && self.chance(|f| f.pay_error) {
+            tracing::debug!(order, "sandbox fault: the payment fails");
+            CustomerAction::Fail
+        } else {
+            action
+        };
         let mut store = self.store();
         let (state, paid) = store.customer(order, action, now)?;
         let out_trade_no = store.resolve(order).expect("just acted on it");

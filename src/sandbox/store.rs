@@ -203,6 +203,27 @@ impl Store {
         }
     }
 
+    /// The `pay_after_close` fault: a closed, never-paid order is paid after all (a payment that was
+    /// under way when it was closed). Returns whether it was.
+    pub fn pay_after_close(&mut self, out_trade_no: &str, now: DateTime<Utc>) -> bool {
+        let Some(order) = self.orders.get_mut(out_trade_no) else {
+            return false;
+        };
+        if order.state != TradeState::Closed || order.transaction_id.is_some() {
+            return false;
+        }
+        if order.openid.is_none() {
+            order.openid = Some(new_openid());
+        }
+        order.state = TradeState::Success;
+        order.time_end = Some(now);
+        let txn = new_transaction_id(now);
+        self.by_transaction_id
+            .insert(txn.clone(), out_trade_no.to_string());
+        order.transaction_id = Some(txn);
+        true
+    }
+
     /// The simulated customer. Returns the new state and whether the order was paid just now (so the
     /// notification starts).
     pub fn customer(
