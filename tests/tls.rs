@@ -8,10 +8,10 @@ use std::path::Path;
 use axum::routing::post;
 use axum::{Extension, Router};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use paydesk::sandbox_tls::pki::{
+use paydesk::sandbox::tls::pki::{
     CA_CERT, CA_KEY, MERCHANT_CERT, MERCHANT_KEY, MERCHANT_P12, SERVER_CERT, SERVER_KEY,
 };
-use paydesk::sandbox_tls::{
+use paydesk::sandbox::tls::{
     ClientCert, Provenance, SandboxPki, secapi_guard, serve_tls, server_config,
 };
 use paydesk::wxpay::cert::{CertError, CertSource, MerchantIdentity, describe};

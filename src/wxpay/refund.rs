@@ -7,7 +7,7 @@
 //! (`client.rs`), what a refund means to the shop (the ledger), or the gateway's refund rules (the sandbox).
 
 use aes::Aes256;
-use aes::cipher::{BlockDecrypt, KeyInit, generic_array::GenericArray};
+use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit, generic_array::GenericArray};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
@@ -421,6 +421,23 @@ pub fn decrypt_req_info(req_info: &str, key: &ApiKey) -> Result<Params, WxError>
     Ok(super::xml::decode_root(&data, "root")?)
 }
 
+/// The gateway side of [`decrypt_req_info`]: `fields` as a `<root>` document, PKCS#7-padded, AES-256-ECB
+/// encrypted with MD5(API key) and base64-encoded (the sandbox's refund notifications).
+pub fn encrypt_req_info(fields: &Params, key: &ApiKey) -> Result<String, WxError> {
+    let xml = super::xml::encode(fields)?;
+    // Same body, other root element: `<xml>…</xml>` → `<root>…</root>`.
+    let inner = &xml["<xml>".len()..xml.len() - "</xml>".len()];
+    let mut data = format!("<root>{inner}</root>").into_bytes();
+    let pad = 16 - data.len() % 16;
+    data.extend(std::iter::repeat_n(pad as u8, pad));
+    let aes_key = hex_lower(&Md5::digest(key.expose().as_bytes()));
+    let cipher = Aes256::new(GenericArray::from_slice(aes_key.as_bytes()));
+    for block in data.chunks_mut(16) {
+        cipher.encrypt_block(GenericArray::from_mut_slice(block));
+    }
+    Ok(base64::engine::general_purpose::STANDARD.encode(data))
+}
+
 fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -468,6 +485,15 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn encryption_round_trips() {
+        let key = ApiKey::new("192006250b4c09247ec02edce69f6a2d");
+        let fields = p(&[("out_refund_no", "R1"), ("refund_status", "SUCCESS")]);
+        let enc = encrypt_req_info(&fields, &key).unwrap();
+        assert_eq!(decrypt_req_info(&enc, &key).unwrap(), fields);
+        assert!(decrypt_req_info(&enc, &ApiKey::new("x".repeat(32))).is_err());
     }
 
     #[test]
