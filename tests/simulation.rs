@@ -57,6 +57,7 @@ fn random_faults(rng: &mut StdRng) -> Faults {
         refuse_connections: false,
         corrupt_sign: rng.random_range(0.0..0.1),
         seed: rng.random(),
+        ..Faults::default()
     }
 }
 
