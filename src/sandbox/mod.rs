@@ -206,7 +206,8 @@ async fn start_tls(
     settings: &TlsSettings,
     app: axum::Router,
 ) -> std::io::Result<TlsPort> {
-    let pki = tls::SandboxPki::ensure(&settings.certs, &inner.mch_id, inner.now())
+    // Real time, not the sandbox's clock: TLS stacks check certificates against the real one.
+    let pki = tls::SandboxPki::ensure(&settings.certs, &inner.mch_id, chrono::Utc::now())
         .map_err(std::io::Error::other)?;
     let server_config = tls::server_config(&pki).map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
