@@ -73,6 +73,25 @@ pub fn parse_wx(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// `yyyy-MM-dd HH:mm:ss` in Beijing time: the refund times (`success_time`, `refund_success_time_$n`).
+pub fn format_wx_datetime(t: DateTime<Utc>) -> String {
+    t.with_timezone(&beijing())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// Parse a `yyyy-MM-dd HH:mm:ss` Beijing time.
+pub fn parse_wx_datetime(s: &str) -> Option<DateTime<Utc>> {
+    if s.len() != 19 {
+        return None;
+    }
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok()?;
+    beijing()
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +107,9 @@ mod tests {
         assert_eq!(parse_wx("2024052012300"), None);
         assert_eq!(parse_wx("20241332123000"), None);
         assert_eq!(parse_wx("2024-05-20 12:"), None);
+        assert_eq!(format_wx_datetime(t), "2024-05-20 12:30:00");
+        assert_eq!(parse_wx_datetime("2024-05-20 12:30:00"), Some(t));
+        assert_eq!(parse_wx_datetime("20240520123000"), None);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The composition root end to end: sandbox mode starts an embedded sandbox on loopback and a notification
-//! listener whose address the orders announce; the simulated customer goes through the app handle.
+//! listener whose address the orders announce; the simulated customer goes through the app handle. The
+//! engine talks to the embedded sandbox's HTTPS port with the sandbox's merchant certificate, so a refund
+//! made with the engine's own gateway settings goes through the client-certificate path.
 
 use std::time::Duration;
 
@@ -7,6 +9,7 @@ use paydesk::app;
 use paydesk::config::Config;
 use paydesk::engine::{Cart, CartLine, CustomerAction, EngineEvent, OrderStatus};
 use paydesk::money::Fen;
+use paydesk::wxpay::{ClientConfig, Refund, WxClient};
 
 #[tokio::test]
 async fn sandbox_mode_starts_the_embedded_sandbox_and_plays_the_customer() {
@@ -57,5 +60,30 @@ async fn sandbox_mode_starts_the_embedded_sandbox_and_plays_the_customer() {
     .await
     .expect("the payment is seen");
     assert_eq!(paid, OrderStatus::Paid);
+
+    // The engine's gateway is the sandbox's HTTPS port, with the merchant certificate issued into the data
+    // directory and the sandbox CA as the one extra root.
+    let settings = app.engine().settings();
+    assert_eq!(settings.gateway.primary, sandbox.tls_url().unwrap());
+    assert!(settings.gateway.primary.starts_with("https://127.0.0.1:"));
+    assert!(dir.path().join("sandbox-certs/apiclient_cert.p12").exists());
+    assert_eq!(settings.gateway_tls.extra_roots.len(), 1);
+    let mut client_config = ClientConfig::new(settings.gateway.primary.clone(), None);
+    client_config.identity = settings.gateway_tls.identity.clone();
+    client_config.extra_roots = settings.gateway_tls.extra_roots.clone();
+    let client = WxClient::new(settings.gateway.merchant.clone(), client_config).unwrap();
+    let accepted = client
+        .refund(&Refund {
+            out_trade_no: order.out_trade_no.clone(),
+            out_refund_no: format!("{}R1", order.out_trade_no),
+            total_fee: Fen::new(300).unwrap(),
+            refund_fee: Fen::new(100).unwrap(),
+            refund_desc: None,
+            notify_url: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(accepted.refund_fee, Fen::new(100).unwrap());
+    assert_eq!(sandbox.refunds_of(&order.out_trade_no).len(), 1);
     app.shutdown().await;
 }

@@ -622,3 +622,257 @@ async fn oversized_response_is_refused() {
         "{e:?}"
     );
 }
+
+// ---- refunds ----
+
+fn v8_notification(appid: &str, mch_id: &str) -> String {
+    let v = vectors();
+    oracle::raw_xml(&params(&[
+        ("return_code", "SUCCESS"),
+        ("appid", appid),
+        ("mch_id", mch_id),
+        ("nonce_str", "TeqClE3i0mvn3DrK"),
+        ("req_info", v["V8"]["req_info"].as_str().unwrap()),
+    ]))
+}
+
+#[test]
+fn v8_refund_notification_parses_and_is_checked() {
+    let m = merchant(SignType::Md5);
+    let n = api::parse_refund_notification(
+        v8_notification("wxd930ea5d5a258f4f", "10000100").as_bytes(),
+        &m,
+    )
+    .unwrap();
+    assert_eq!(n.out_refund_no, "R20240520001");
+    assert_eq!(n.out_trade_no, "20240520123000POS001A");
+    assert_eq!(n.refund_id, "50300000002024052012345678901");
+    assert_eq!(n.status, api::RefundStatus::Success);
+    assert_eq!(
+        (n.refund_fee, n.total_fee),
+        (Fen::new(1288).unwrap(), Fen::new(1288).unwrap())
+    );
+    assert_eq!(
+        n.success_time,
+        Some(Utc.with_ymd_and_hms(2024, 5, 20, 4, 40, 0).unwrap())
+    );
+    assert_eq!(n.recv_account.as_deref(), Some("支付用户零钱"));
+    assert_eq!(n.request_source.as_deref(), Some("API"));
+    assert_eq!(api::REFUND_NOTIFY_SUCCESS, api::NOTIFY_SUCCESS);
+
+    // Another merchant's notification is refused before decryption.
+    let e = api::parse_refund_notification(
+        v8_notification("wxd930ea5d5a258f4f", "10000101").as_bytes(),
+        &m,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            WxError::Mismatch {
+                field: "mch_id",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // The wrong key does not decrypt.
+    let mut other = m.clone();
+    other.key = ApiKey::new("OF4Ne3znh8KqL0V4NqmALQa0uXMYKcEk");
+    assert!(
+        api::parse_refund_notification(
+            v8_notification("wxd930ea5d5a258f4f", "10000100").as_bytes(),
+            &other
+        )
+        .is_err()
+    );
+    // return_code=FAIL carries nothing to trust.
+    let fail = "<xml><return_code>FAIL</return_code><return_msg>x</return_msg></xml>";
+    assert!(matches!(
+        api::parse_refund_notification(fail.as_bytes(), &m),
+        Err(WxError::Protocol { .. })
+    ));
+}
+
+#[test]
+fn v9_real_refund_notification_parses_with_its_key() {
+    let real = include_str!("data/refund_req_info_sample.b64").trim();
+    let mut m = merchant(SignType::Md5);
+    m.key = ApiKey::new("OF4Ne3znh8KqL0V4NqmALQa0uXMYKcEk");
+    let body = oracle::raw_xml(&params(&[
+        ("return_code", "SUCCESS"),
+        ("appid", &m.appid),
+        ("mch_id", &m.mch_id),
+        ("nonce_str", "abc"),
+        ("req_info", real),
+    ]));
+    let n = api::parse_refund_notification(body.as_bytes(), &m).unwrap();
+    assert_eq!(n.out_refund_no, "1234");
+    assert_eq!(n.refund_fee, Fen::new(1).unwrap());
+    assert_eq!(n.recv_account.as_deref(), Some("招商银行信用卡8915"));
+    // The tests' own decryption agrees.
+    let plain = oracle::decrypt_req_info(real, "OF4Ne3znh8KqL0V4NqmALQa0uXMYKcEk").unwrap();
+    assert_eq!(
+        oracle::xml_field(&plain, "refund_id").as_deref(),
+        Some(n.refund_id.as_str())
+    );
+}
+
+fn a_refund() -> api::Refund {
+    api::Refund {
+        out_trade_no: "ORDER0001".into(),
+        out_refund_no: "ORDER0001R1".into(),
+        total_fee: Fen::new(1288).unwrap(),
+        refund_fee: Fen::new(300).unwrap(),
+        refund_desc: Some("退货".into()),
+        notify_url: None,
+    }
+}
+
+#[tokio::test]
+async fn a_refund_without_a_certificate_is_a_configuration_error_and_sends_nothing() {
+    let (addr, hits) = serve(Arc::new(|req| (200, notpay(&req))), Duration::ZERO).await;
+    let c = client(format!("http://{addr}"), None);
+    let e = c.refund(&a_refund()).await.unwrap_err();
+    assert!(matches!(e, WxError::NoClientCertificate), "{e:?}");
+    assert_eq!(e.action(), Action::FixConfig);
+    assert!(e.advice().contains("cert"), "{}", e.advice());
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+    // A refund of more than the order is refused before anything is sent too.
+    let mut too_much = a_refund();
+    too_much.refund_fee = Fen::new(1289).unwrap();
+    assert_eq!(
+        c.refund(&too_much).await.unwrap_err().action(),
+        Action::FixRequest
+    );
+}
+
+#[tokio::test]
+async fn refund_presents_the_certificate_and_retries_with_the_same_out_refund_no() {
+    use paydesk::sandbox::tls::{ClientCert, SandboxPki, secapi_guard, serve_tls, server_config};
+    use paydesk::wxpay::cert::MerchantIdentity;
+
+    let dir = tempfile::tempdir().unwrap();
+    let pki = SandboxPki::ensure(dir.path(), "10000100", Utc::now()).unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<(Params, bool)>::new()));
+    let s2 = seen.clone();
+    let router = axum::Router::new()
+        .fallback(
+            move |cert: Option<axum::Extension<ClientCert>>, body: bytes::Bytes| {
+                let seen = s2.clone();
+                async move {
+                    let req = xml::decode(&body).unwrap();
+                    oracle::assert_signed(&req);
+                    let verified = cert.is_some_and(|c| c.0.is_verified());
+                    let n = {
+                        let mut s = seen.lock().unwrap();
+                        s.push((req.clone(), verified));
+                        s.len()
+                    };
+                    let mut p = params(&[("return_code", "SUCCESS")]);
+                    match n {
+                        1 => {
+                            p.insert("result_code".into(), "FAIL".into());
+                            p.insert("err_code".into(), "SYSTEMERROR".into());
+                        }
+                        2 => {
+                            p.insert("result_code".into(), "SUCCESS".into());
+                            for f in ["out_trade_no", "out_refund_no", "refund_fee", "total_fee"] {
+                                p.insert(f.into(), req[f].clone());
+                            }
+                            p.insert("refund_id".into(), "50300000002024052012345678901".into());
+                        }
+                        _ => {
+                            p.insert("result_code".into(), "FAIL".into());
+                            p.insert("err_code".into(), "FREQUENCY_LIMITED".into());
+                        }
+                    }
+                    signed_answer(p)
+                }
+            },
+        )
+        .layer(axum::middleware::from_fn(secapi_guard));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve_tls(listener, server_config(&pki).unwrap(), router));
+
+    let mut config = fast(ClientConfig::new(format!("https://{addr}"), None));
+    config.extra_roots = vec![pki.ca_der().unwrap()];
+    config.identity = Some(MerchantIdentity::load(&pki.merchant_p12(), "10000100").unwrap());
+    let c = WxClient::new(merchant(SignType::Md5), config).unwrap();
+    let accepted = c.refund(&a_refund()).await.unwrap();
+    assert_eq!(accepted.refund_id, "50300000002024052012345678901");
+    assert_eq!(accepted.refund_fee, Fen::new(300).unwrap());
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2, "SYSTEMERROR is retried");
+        for (req, verified) in seen.iter() {
+            assert!(verified, "the merchant certificate is presented");
+            assert_eq!(req["out_refund_no"], "ORDER0001R1");
+            assert_eq!(req["refund_fee"], "300");
+        }
+        assert_ne!(seen[0].0["nonce_str"], seen[1].0["nonce_str"]);
+    }
+    // FREQUENCY_LIMITED: wait a minute, then the same refund again; the client does not hammer.
+    let e = c.refund(&a_refund()).await.unwrap_err();
+    assert_eq!(e.action(), Action::RetryLater);
+    assert_eq!(e.err_code(), Some("FREQUENCY_LIMITED"));
+    assert_eq!(seen.lock().unwrap().len(), 3);
+    server.abort();
+}
+
+#[tokio::test]
+async fn refundquery_reads_the_indexed_refunds() {
+    let (addr, _) = serve(
+        Arc::new(|req| {
+            if req.contains_key("out_refund_no") {
+                return (
+                    200,
+                    signed_answer(params(&[
+                        ("return_code", "SUCCESS"),
+                        ("result_code", "FAIL"),
+                        ("err_code", "REFUNDNOTEXIST"),
+                        ("err_code_des", "退款订单查询失败"),
+                    ])),
+                );
+            }
+            (
+                200,
+                signed_answer(params(&[
+                    ("return_code", "SUCCESS"),
+                    ("result_code", "SUCCESS"),
+                    ("out_trade_no", &req["out_trade_no"]),
+                    ("transaction_id", "4200002000202405201234567890"),
+                    ("total_fee", "1288"),
+                    ("refund_count", "2"),
+                    ("total_refund_count", "2"),
+                    ("out_refund_no_0", "R1"),
+                    ("refund_id_0", "50300000002024052012345678901"),
+                    ("refund_fee_0", "288"),
+                    ("refund_status_0", "SUCCESS"),
+                    ("refund_success_time_0", "2024-05-20 12:40:00"),
+                    ("refund_recv_accout_0", "支付用户零钱"),
+                    ("out_refund_no_1", "R2"),
+                    ("refund_id_1", "50300000002024052012345678902"),
+                    ("refund_fee_1", "1000"),
+                    ("refund_status_1", "REFUNDCLOSE"),
+                    ("coupon_refund_count_1", "0"),
+                ])),
+            )
+        }),
+        Duration::ZERO,
+    )
+    .await;
+    let c = client(format!("http://{addr}"), None);
+    let q = c.refund_query_by_trade_no("ORDER0001").await.unwrap();
+    assert_eq!(q.total_fee, Fen::new(1288).unwrap());
+    assert_eq!(q.refunds.len(), 2);
+    assert_eq!(q.refunds[0].status, api::RefundStatus::Success);
+    assert_eq!(q.refunds[0].recv_account.as_deref(), Some("支付用户零钱"));
+    assert_eq!(q.refunds[1].status, api::RefundStatus::RefundClose);
+    assert!(q.refunds[1].status.is_final());
+    assert_eq!(q.refunds[1].success_time, None);
+    let e = c.refund_query_by_refund_no("R9").await.unwrap_err();
+    assert!(matches!(e, WxError::Refund { .. }), "{e:?}");
+    assert_eq!(e.err_code(), Some("REFUNDNOTEXIST"));
+}

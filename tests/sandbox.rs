@@ -14,20 +14,20 @@ use chrono::{DateTime, Utc};
 use paydesk::clock::{ManualClock, format_wx};
 use paydesk::money::Fen;
 use paydesk::sandbox::{
-    CustomerAction, Faults, Sandbox, SandboxConfig, SandboxError, remote_customer,
+    CustomerAction, Faults, RefundOutcome, Sandbox, SandboxConfig, SandboxError, remote_customer,
 };
 use paydesk::sandbox_defaults::{APPID, KEY, MCH_ID};
 use paydesk::wxpay::error::TransportKind;
 use paydesk::wxpay::{
-    Action, ApiKey, ClientConfig, Merchant, Notification, Params, RetryPolicy, SignType, Signer,
-    TradeState, UnifiedOrder, WxClient, WxError, xml,
+    Action, ApiKey, ClientConfig, Merchant, Notification, Params, Refund, RefundStatus,
+    RetryPolicy, SignType, Signer, TradeState, UnifiedOrder, WxClient, WxError, xml,
 };
 
 use support::builders::{NOWHERE, merchant, order, uo_fields};
 use support::http::{call_raw, raw_post};
 use support::oracle::{assert_signed, raw_xml, sign as indep_sign, signed};
 use support::receiver::Receiver;
-use support::sandbox::start;
+use support::sandbox::{start, start_tls, tls_client};
 use support::{Fields, eventually, fields, localhost, t0};
 
 // ---------------------------------------------------------------------------------------------------
@@ -1518,4 +1518,470 @@ async fn fault_knobs_for_late_payments() {
     let q = c.order_query("LATE000001").await.unwrap();
     assert_eq!(q.trade_state, TradeState::Success);
     sb.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Refunds (reference §7), on the HTTPS port with the merchant certificate
+
+fn refund_req(out_trade_no: &str, out_refund_no: &str, total: i64, fee: i64) -> Refund {
+    Refund {
+        out_trade_no: out_trade_no.into(),
+        out_refund_no: out_refund_no.into(),
+        total_fee: Fen::new(total).unwrap(),
+        refund_fee: Fen::new(fee).unwrap(),
+        refund_desc: Some("退货".into()),
+        notify_url: None,
+    }
+}
+
+/// A sandbox with an HTTPS port (refunds of one order at least `gap` apart, `faults`), its client with the
+/// merchant certificate, and order `no` of `fee` fen, paid.
+async fn paid_over_tls(
+    clock: &ManualClock,
+    certs: &std::path::Path,
+    gap: Duration,
+    faults: Faults,
+    no: &str,
+    fee: i64,
+    notify_url: &str,
+) -> (Sandbox, WxClient) {
+    let sb = start_tls(
+        SandboxConfig {
+            refund_min_interval: gap,
+            faults,
+            ..config(clock)
+        },
+        certs,
+    )
+    .await;
+    let c = tls_client(&sb, true);
+    c.unified_order(&order(no, fee, t0(), notify_url))
+        .await
+        .unwrap();
+    sb.customer(no, CustomerAction::Pay).await.unwrap();
+    (sb, c)
+}
+
+fn refund_refusal(e: WxError) -> (String, String, Action) {
+    let action = e.action();
+    match e {
+        WxError::Refund { code, des } => (code, des, action),
+        other => panic!("expected a refund refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn refunds_of_an_order_sum_to_at_most_what_was_paid() {
+    let clock = ManualClock::new(t0());
+    let certs = support::data_dir();
+    let (sb, c) = paid_over_tls(
+        &clock,
+        certs.path(),
+        Duration::ZERO,
+        Faults::default(),
+        "REFUND0001",
+        1000,
+        NOWHERE,
+    )
+    .await;
+    let a = c
+        .refund(&refund_req("REFUND0001", "R1", 1000, 600))
+        .await
+        .unwrap();
+    assert_eq!(a.refund_fee, Fen::new(600).unwrap());
+    assert_eq!(a.refund_id.len(), 29);
+    let (code, des, action) = refund_refusal(
+        c.refund(&refund_req("REFUND0001", "R2", 1000, 401))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((code.as_str(), action), ("ERROR", Action::Query), "{des}");
+    c.refund(&refund_req("REFUND0001", "R2", 1000, 400))
+        .await
+        .unwrap();
+    let (code, des, action) = refund_refusal(
+        c.refund(&refund_req("REFUND0001", "R3", 1000, 1))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (code.as_str(), des.as_str(), action),
+        ("ERROR", "订单已全额退款", Action::FullyRefunded)
+    );
+    assert_eq!(sb.refunds_of("REFUND0001").len(), 2);
+    // orderquery says REFUND from the first refund on, with the payment facts still there.
+    let q = c.order_query("REFUND0001").await.unwrap();
+    assert_eq!(q.trade_state, TradeState::Refund);
+    assert!(q.payment.is_some());
+    // An unpaid order has nothing to refund.
+    c.unified_order(&order("UNPAID0001", 100, t0(), NOWHERE))
+        .await
+        .unwrap();
+    let (code, _, action) = refund_refusal(
+        c.refund(&refund_req("UNPAID0001", "R9", 100, 1))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (code.as_str(), action),
+        ("ORDERNOTEXIST", Action::NotRefundable)
+    );
+}
+
+#[tokio::test]
+async fn at_most_fifty_refunds_per_order() {
+    let clock = ManualClock::new(t0());
+    let certs = support::data_dir();
+    let (sb, c) = paid_over_tls(
+        &clock,
+        certs.path(),
+        Duration::ZERO,
+        Faults::default(),
+        "REFUND0050",
+        100,
+        NOWHERE,
+    )
+    .await;
+    for i in 0..50 {
+        c.refund(&refund_req("REFUND0050", &format!("R{i}"), 100, 1))
+            .await
+            .unwrap();
+    }
+    let (code, des, action) = refund_refusal(
+        c.refund(&refund_req("REFUND0050", "R50", 100, 1))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((code.as_str(), action), ("ERROR", Action::RefundOtherwise));
+    assert!(des.contains("50"), "{des}");
+    assert_eq!(sb.refunds_of("REFUND0050").len(), 50);
+    // refundquery by order pages 10 at a time and says how many there are.
+    let q = c.refund_query_by_trade_no("REFUND0050").await.unwrap();
+    assert_eq!((q.refunds.len(), q.total_refund_count), (10, Some(50)));
+}
+
+#[tokio::test]
+async fn refunds_of_one_order_are_a_minute_apart() {
+    let clock = ManualClock::new(t0());
+    let certs = support::data_dir();
+    let (_sb, c) = paid_over_tls(
+        &clock,
+        certs.path(),
+        Duration::from_secs(60),
+        Faults::default(),
+        "REFUND0060",
+        1000,
+        NOWHERE,
+    )
+    .await;
+    c.refund(&refund_req("REFUND0060", "R1", 1000, 100))
+        .await
+        .unwrap();
+    let (code, _, action) = refund_refusal(
+        c.refund(&refund_req("REFUND0060", "R2", 1000, 100))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (code.as_str(), action),
+        ("FREQUENCY_LIMITED", Action::RetryLater)
+    );
+    clock.advance(chrono::Duration::seconds(59));
+    assert!(
+        c.refund(&refund_req("REFUND0060", "R2", 1000, 100))
+            .await
+            .is_err()
+    );
+    clock.advance(chrono::Duration::seconds(1));
+    // The same refund, retried with the same number a minute later, goes through.
+    c.refund(&refund_req("REFUND0060", "R2", 1000, 100))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_same_out_refund_no_is_the_same_refund() {
+    let clock = ManualClock::new(t0());
+    let certs = support::data_dir();
+    let (sb, c) = paid_over_tls(
+        &clock,
+        certs.path(),
+        Duration::from_secs(60),
+        Faults::default(),
+        "REFUND0070",
+        1000,
+        NOWHERE,
+    )
+    .await;
+    let first = c
+        .refund(&refund_req("REFUND0070", "R1", 1000, 300))
+        .await
+        .unwrap();
+    // Sent again (a retry after a lost answer): the same refund, not a second one, and the one-minute rule
+    // does not apply to it.
+    let again = c
+        .refund(&refund_req("REFUND0070", "R1", 1000, 300))
+        .await
+        .unwrap();
+    assert_eq!(again.refund_id, first.refund_id);
+    assert_eq!(sb.refunds_of("REFUND0070").len(), 1);
+    let (code, _, action) = refund_refusal(
+        c.refund(&refund_req("REFUND0070", "R1", 1000, 301))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (code.as_str(), action),
+        ("INVALID_REQUEST", Action::FixRequest)
+    );
+    let q = c.refund_query_by_refund_no("R1").await.unwrap();
+    assert_eq!(q.refunds.len(), 1);
+    assert_eq!(q.refunds[0].refund_fee, Fen::new(300).unwrap());
+}
+
+#[tokio::test]
+async fn a_refund_is_processing_then_success_and_its_notification_decrypts() {
+    let clock = ManualClock::new(t0());
+    let certs = support::data_dir();
+    let (rx, rx_url) = Receiver::start(vec![(500, "busy")]).await;
+    let faults = Faults {
+        refund_settle_after: Duration::from_secs(3600),
+        ..Faults::default()
+    };
+    let (sb, c) = paid_over_tls(
+        &clock,
+        certs.path(),
+        Duration::ZERO,
+        faults,
+        "REFUND0080",
+        1000,
+        NOWHERE,
+    )
+    .await;
+    let mut req = refund_req("REFUND0080", "R1", 1000, 500);
+    req.notify_url = Some(rx_url);
+    let accepted = c.refund(&req).await.unwrap();
+    let q = c.refund_query_by_refund_no("R1").await.unwrap();
+    assert_eq!(q.refunds[0].status, RefundStatus::Processing);
+    assert_eq!(q.refunds[0].success_time, None);
+    assert_eq!(
+        c.order_query("REFUND0080").await.unwrap().trade_state,
+        TradeState::Refund
+    );
+
+    clock.advance(chrono::Duration::seconds(30));
+    assert!(sb.settle_refund("R1"));
+    assert!(!sb.settle_refund("R1"), "final already");
+    // The first delivery is refused (HTTP 500), the retry is acknowledged.
+    eventually("the refund notification is acknowledged", || {
+        sb.refund("R1").is_some_and(|r| r.notify.acked)
+    })
+    .await;
+    assert_eq!(rx.count(), 2);
+    let body = String::from_utf8(rx.bodies()[1].clone()).unwrap();
+    let outer = xml::decode(body.as_bytes()).unwrap();
+    assert!(
+        !outer.contains_key("sign"),
+        "a refund notification is not signed"
+    );
+    assert_eq!(
+        (outer["appid"].as_str(), outer["mch_id"].as_str()),
+        (APPID, MCH_ID)
+    );
+    // Decrypted by the tests' own AES, not PayDesk's.
+    let plain = support::oracle::decrypt_req_info(&outer["req_info"], KEY).unwrap();
+    let field = |n: &str| support::oracle::xml_field(&plain, n).unwrap_or_default();
+    assert!(plain.starts_with("<root>"), "{plain}");
+    assert_eq!(field("refund_status"), "SUCCESS");
+    assert_eq!(field("out_refund_no"), "R1");
+    assert_eq!(field("out_trade_no"), "REFUND0080");
+    assert_eq!(field("refund_id"), accepted.refund_id);
+    assert_eq!(
+        (field("refund_fee"), field("total_fee")),
+        ("500".into(), "1000".into())
+    );
+    assert_eq!(
+        field("success_time"),
+        paydesk::clock::format_wx_datetime(t0() + chrono::Duration::seconds(30))
+    );
+    // PayDesk's parser agrees with the oracle.
+    let n =
+        paydesk::wxpay::api::parse_refund_notification(body.as_bytes(), &merchant(SignType::Md5))
+            .unwrap();
+    assert_eq!(
+        (n.status, n.refund_fee, n.out_refund_no.as_str()),
+        (RefundStatus::Success, Fen::new(500).unwrap(), "R1")
+    );
+    let q = c.refund_query_by_trade_no("REFUND0080").await.unwrap();
+    assert_eq!(q.refunds[0].status, RefundStatus::Success);
+    assert_eq!(
+        q.refunds[0].success_time,
+        Some(t0() + chrono::Duration::seconds(30))
+    );
+    assert!(q.refunds[0].recv_account.is_some());
+}
+
+#[tokio::test]
+async fn a_refund_can_end_in_change_notified_to_the_orders_url() {
+    let clock = ManualClock::new(t0());
+    let certs = support::data_dir();
+    let (rx, rx_url) = Receiver::start(vec![]).await;
+    let faults = Faults {
+        refund_outcome: RefundOutcome::Change,
+        ..Faults::default()
+    };
+    let (sb, c) = paid_over_tls(
+        &clock,
+        certs.path(),
+        Duration::ZERO,
+        faults,
+        "REFUND0090",
+        1000,
+        &rx_url,
+    )
+    .await;
+    c.refund(&refund_req("REFUND0090", "R1", 1000, 1000))
+        .await
+        .unwrap();
+    eventually("the refund settles and is notified", || {
+        sb.refund("R1").is_some_and(|r| r.notify.acked)
+    })
+    .await;
+    // The receiver got the payment notification and the refund notification.
+    let bodies: Vec<String> = rx
+        .bodies()
+        .into_iter()
+        .map(|b| String::from_utf8(b).unwrap())
+        .filter(|b| b.contains("req_info"))
+        .collect();
+    assert_eq!(bodies.len(), 1);
+    let outer = xml::decode(bodies[0].as_bytes()).unwrap();
+    let plain = support::oracle::decrypt_req_info(&outer["req_info"], KEY).unwrap();
+    assert_eq!(
+        support::oracle::xml_field(&plain, "refund_status").as_deref(),
+        Some("CHANGE")
+    );
+    let q = c.refund_query_by_refund_no("R1").await.unwrap();
+    assert_eq!(q.refunds[0].status, RefundStatus::Change);
+}
+
+#[tokio::test]
+async fn the_https_port_refuses_a_refund_without_the_merchant_certificate() {
+    let clock = ManualClock::new(t0());
+    let certs = support::data_dir();
+    let (sb, with_cert) = paid_over_tls(
+        &clock,
+        certs.path(),
+        Duration::ZERO,
+        Faults::default(),
+        "REFUND0100",
+        1000,
+        NOWHERE,
+    )
+    .await;
+    let mut body = fields(&[
+        ("appid", APPID),
+        ("mch_id", MCH_ID),
+        ("nonce_str", "5K8264ILTKCH16CQ2502SI8ZNMTM67VS"),
+        ("out_trade_no", "REFUND0100"),
+        ("out_refund_no", "R1"),
+        ("total_fee", "1000"),
+        ("refund_fee", "100"),
+    ]);
+    support::oracle::sign_fields(&mut body, KEY, false);
+    let body = raw_xml(&body);
+
+    // A client that trusts the sandbox CA but has no certificate: the front end's HTTP 400 page.
+    let ca = std::fs::read(sb.pki().unwrap().path("ca.pem")).unwrap();
+    let anonymous = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .build()
+        .unwrap();
+    let resp = anonymous
+        .post(format!("{}/secapi/pay/refund", sb.tls_url().unwrap()))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("No required SSL certificate was sent")
+    );
+    // The plain port has no certificates at all: refused there too.
+    let (status, text) = raw_post(
+        &sb.base_url(),
+        "/secapi/pay/refund",
+        reqwest::Method::POST,
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 400, "{text}");
+    // PayDesk's client without a certificate refuses before sending; through the plain port it reads the
+    // refusal as a configuration problem.
+    let no_cert = tls_client(&sb, false);
+    let e = no_cert
+        .refund(&refund_req("REFUND0100", "R1", 1000, 100))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, WxError::NoClientCertificate), "{e:?}");
+    assert_eq!(e.action(), Action::FixConfig);
+    assert!(sb.refunds_of("REFUND0100").is_empty());
+
+    // With the merchant's apiclient_cert.p12 (password = mch_id): accepted.
+    with_cert
+        .refund(&refund_req("REFUND0100", "R1", 1000, 100))
+        .await
+        .unwrap();
+    assert_eq!(sb.refunds_of("REFUND0100").len(), 1);
+}
+
+#[tokio::test]
+async fn refunds_survive_a_restart_of_the_sandbox() {
+    let clock = ManualClock::new(t0());
+    let dir = support::data_dir();
+    let state = dir.path().join("state.toml");
+    let certs = dir.path().join("certs");
+    let cfg = || SandboxConfig {
+        persist: Some(state.clone()),
+        refund_min_interval: Duration::ZERO,
+        faults: Faults {
+            refund_settle_after: Duration::from_secs(3600),
+            ..Faults::default()
+        },
+        ..config(&clock)
+    };
+    let sb = start_tls(cfg(), &certs).await;
+    let c = tls_client(&sb, true);
+    c.unified_order(&order("REFUND0110", 1000, t0(), NOWHERE))
+        .await
+        .unwrap();
+    sb.customer("REFUND0110", CustomerAction::Pay)
+        .await
+        .unwrap();
+    c.refund(&refund_req("REFUND0110", "R1", 1000, 400))
+        .await
+        .unwrap();
+    sb.shutdown().await;
+
+    let sb = start_tls(cfg(), &certs).await;
+    let r = sb.refund("R1").expect("the refund is still known");
+    assert_eq!(
+        (r.status, r.refund_fee),
+        (RefundStatus::Processing, Fen::new(400).unwrap())
+    );
+    let c = tls_client(&sb, true);
+    // What is left is still counted with it.
+    assert!(
+        c.refund(&refund_req("REFUND0110", "R2", 1000, 601))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        c.order_query("REFUND0110").await.unwrap().trade_state,
+        TradeState::Refund
+    );
 }

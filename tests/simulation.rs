@@ -72,6 +72,7 @@ fn random_faults(rng: &mut StdRng) -> Faults {
         spurious_not_exist: rng.random_range(0.0..0.1),
         clock_offset_secs: rng.random_range(-20..=20),
         seed: rng.random(),
+        ..Faults::default()
     }
 }
 

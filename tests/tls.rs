@@ -8,10 +8,10 @@ use std::path::Path;
 use axum::routing::post;
 use axum::{Extension, Router};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use paydesk::sandbox_tls::pki::{
+use paydesk::sandbox::tls::pki::{
     CA_CERT, CA_KEY, MERCHANT_CERT, MERCHANT_KEY, MERCHANT_P12, SERVER_CERT, SERVER_KEY,
 };
-use paydesk::sandbox_tls::{
+use paydesk::sandbox::tls::{
     ClientCert, Provenance, SandboxPki, secapi_guard, serve_tls, server_config,
 };
 use paydesk::wxpay::cert::{CertError, CertSource, MerchantIdentity, describe};
@@ -300,4 +300,71 @@ fn a_legacy_wechat_style_p12_loads() {
     identity.reqwest_identity().unwrap();
     let err = MerchantIdentity::load(&source, "1900009192").unwrap_err();
     assert!(matches!(err, CertError::WrongPassword { .. }), "{err:?}");
+}
+
+/// `paydesk config check` with `[merchant] cert = …`: opens the certificate and says whose it is and when it
+/// expires; another merchant's p12 (wrong password) and a PEM without `cert_key` are reported.
+#[test]
+fn config_check_describes_the_configured_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = SandboxPki::ensure(&dir.path().join("certs"), MCH, Utc::now()).unwrap();
+    let check = |mch_id: &str, cert_lines: &str| {
+        let config = dir.path().join("paydesk.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[merchant]\nappid = \"wxd930ea5d5a258f4f\"\nmch_id = \"{mch_id}\"\nkey = \"192006250b4c09247ec02edce69f6a2d\"\n{cert_lines}"
+            ),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
+            .args(["config", "check"])
+            .env("PAYDESK_CONFIG", &config)
+            .env("PAYDESK_DATA_DIR", dir.path())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let p12 = format!(
+        "cert = {:?}\n",
+        pki.path(MERCHANT_P12).display().to_string()
+    );
+    let (code, text) = check(MCH, &p12);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains(&format!("OK for mch_id {MCH}")), "{text}");
+    // Issued just now for five years; a few seconds have passed since.
+    assert!(text.contains("(in 1824 days)"), "{text}");
+
+    let pem = format!(
+        "cert = {:?}\ncert_key = {:?}\n",
+        pki.path(MERCHANT_CERT).display().to_string(),
+        pki.path(MERCHANT_KEY).display().to_string()
+    );
+    let (code, text) = check("1900000109", &pem);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("PROBLEM") && text.contains("1900000109"),
+        "{text}"
+    );
+
+    let (code, text) = check("1900000109", &p12);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("wrong password"), "{text}");
+
+    let pem_only = format!(
+        "cert = {:?}\n",
+        pki.path(MERCHANT_CERT).display().to_string()
+    );
+    let (code, text) = check(MCH, &pem_only);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("cert_key"), "{text}");
+
+    let (code, text) = check(MCH, "");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("refunds are refused"), "{text}");
 }

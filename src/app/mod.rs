@@ -23,7 +23,7 @@ use std::time::Duration;
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError};
 use crate::engine::{
-    Engine, EngineError, EngineSettings, Gateway, NotifySettings, NotifyUrl, Timing,
+    Engine, EngineError, EngineSettings, Gateway, GatewayTls, NotifySettings, NotifyUrl, Timing,
 };
 use crate::sandbox::Sandbox;
 use crate::wxpay::{Merchant, RetryPolicy};
@@ -92,6 +92,7 @@ pub fn engine_settings(config: &Config, data_dir: &Path, gateway: Gateway) -> En
             .unwrap_or_else(|| "127.0.0.1".into()),
         notify,
         gateway,
+        gateway_tls: GatewayTls::default(),
         ledger_path: crate::paths::ledger_in(data_dir),
         clock: Arc::new(SystemClock),
         timing: Timing::live(),
@@ -116,6 +117,28 @@ fn live_gateway(config: &Config) -> Option<Gateway> {
     })
 }
 
+/// The configured merchant certificate, loaded for live refunds (no extra trust: the system roots). A
+/// certificate that cannot be loaded does not stop payments: refunds are refused and the log says why
+/// (`paydesk config check` says it too).
+fn live_tls(config: &Config) -> GatewayTls {
+    let Some(m) = &config.merchant else {
+        return GatewayTls::default();
+    };
+    let Some(source) = &m.cert else {
+        return GatewayTls::default();
+    };
+    match crate::wxpay::cert::MerchantIdentity::load(source, &m.mch_id) {
+        Ok(identity) => GatewayTls {
+            identity: Some(identity),
+            extra_roots: Vec::new(),
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "merchant certificate unusable; refunds are refused");
+            GatewayTls::default()
+        }
+    }
+}
+
 /// Start from the configuration file and the data directory: the live gateway when a merchant is
 /// configured, otherwise the sandbox (a `paydesk sandbox` already running at the configured sandbox
 /// address, or an embedded one). Every unfinished order is reconciled in the background.
@@ -128,20 +151,21 @@ pub async fn start() -> Result<AppHandle, AppError> {
 pub async fn start_with(config: Config, data_dir: &Path) -> Result<AppHandle, AppError> {
     // The ledger first: a damaged ledger stops start-up before anything else runs.
     let ledger = crate::engine::open_ledger(&crate::paths::ledger_in(data_dir)).await?;
-    let (gateway, place) = match live_gateway(&config) {
-        Some(gateway) => (gateway, None),
+    let (gateway, gateway_tls, place) = match live_gateway(&config) {
+        Some(gateway) => (gateway, live_tls(&config), None),
         None => {
             let place = sandbox::find_or_start(&config, data_dir, Timing::live()).await?;
             let gateway = Gateway {
-                primary: place.url(),
+                primary: place.gateway_url(),
                 backup: None,
                 merchant: sandbox_merchant(),
                 sandbox: true,
             };
-            (gateway, Some(place))
+            (gateway, place.gateway_tls(), Some(place))
         }
     };
-    let settings = engine_settings(&config, data_dir, gateway);
+    let mut settings = engine_settings(&config, data_dir, gateway);
+    settings.gateway_tls = gateway_tls;
     match Engine::start_with_ledger(settings, ledger).await {
         Ok(engine) => Ok(AppHandle::new(engine, config, place)),
         Err(e) => {

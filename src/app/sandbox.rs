@@ -2,14 +2,21 @@
 //! the embedded one; and play the customer against whichever it is.
 //!
 //! Only the composition root knows the sandbox exists: the engine just talks to a gateway at a URL.
+//!
+//! The embedded sandbox also serves HTTPS with its own PKI (certificates in `<data>/sandbox-certs/`), and
+//! the engine talks to that port, presenting the sandbox's merchant certificate and trusting the sandbox CA
+//! ([`SandboxPlace::gateway_tls`]), so refunds go through the same client-certificate code as live. A
+//! `paydesk sandbox` found running elsewhere is used over plain HTTP: payments work, refunds are refused
+//! (no certificate).
 
 use std::path::Path;
 use std::time::Duration;
 
 use super::AppError;
 use crate::config::Config;
-use crate::engine::{CustomerAction, Timing};
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::engine::{CustomerAction, GatewayTls, Timing};
+use crate::sandbox::{Sandbox, SandboxConfig, TlsSettings};
+use crate::wxpay::cert::MerchantIdentity;
 use crate::wxpay::{ApiKey, Merchant, SignType};
 
 /// The merchant identity of the sandbox.
@@ -36,6 +43,38 @@ impl SandboxPlace {
         match self {
             SandboxPlace::Embedded(s) => s.base_url(),
             SandboxPlace::Running(url) => url.clone(),
+        }
+    }
+
+    /// Where the engine sends its calls: the HTTPS port of the embedded sandbox, else the base URL.
+    pub fn gateway_url(&self) -> String {
+        match self {
+            SandboxPlace::Embedded(s) => s.tls_url().unwrap_or_else(|| s.base_url()),
+            SandboxPlace::Running(url) => url.clone(),
+        }
+    }
+
+    /// The merchant certificate and the CA to trust for the sandbox's HTTPS port (embedded only). A PKI
+    /// that cannot be read leaves refunds refused, with the reason in the log.
+    pub fn gateway_tls(&self) -> GatewayTls {
+        let SandboxPlace::Embedded(s) = self else {
+            return GatewayTls::default();
+        };
+        let Some(pki) = s.pki() else {
+            return GatewayTls::default();
+        };
+        let loaded = MerchantIdentity::load(&pki.merchant_p12(), pki.mch_id())
+            .map_err(|e| e.to_string())
+            .and_then(|id| pki.ca_der().map(|ca| (id, ca)).map_err(|e| e.to_string()));
+        match loaded {
+            Ok((identity, ca)) => GatewayTls {
+                identity: Some(identity),
+                extra_roots: vec![ca],
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "sandbox certificates unusable; refunds are refused");
+                GatewayTls::default()
+            }
         }
     }
 
@@ -85,6 +124,10 @@ pub async fn find_or_start(
         clock: std::sync::Arc::new(crate::clock::SystemClock),
         close_min_age: timing.close_min_age,
         persist: Some(data_dir.join("sandbox-state.json")),
+        tls: Some(TlsSettings {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            certs: data_dir.join("sandbox-certs"),
+        }),
         ..SandboxConfig::default()
     };
     let addr = config.sandbox_listen;

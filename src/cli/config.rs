@@ -1,4 +1,5 @@
-//! `paydesk config init|check`.
+//! `paydesk config init|check`. `check` also opens the merchant API certificate, if one is configured, and
+//! says whose it is and when it expires.
 
 use std::process::ExitCode;
 
@@ -38,7 +39,37 @@ pub fn run(action: ConfigAction) -> CmdResult {
             let config = Config::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             println!("{}: valid", path.display());
             print!("{}", config.summary());
-            Ok(ExitCode::SUCCESS)
+            Ok(check_certificate(&config))
+        }
+    }
+}
+
+/// The merchant certificate part of `config check`: exit code 1 when it is configured but unusable.
+fn check_certificate(config: &Config) -> ExitCode {
+    let Some(merchant) = &config.merchant else {
+        return ExitCode::SUCCESS;
+    };
+    let Some(source) = &merchant.cert else {
+        println!(
+            "merchant certificate: not configured — refunds are refused until `cert` is set in [merchant]"
+        );
+        return ExitCode::SUCCESS;
+    };
+    match crate::wxpay::cert::describe(source, &merchant.mch_id, chrono::Utc::now()) {
+        Ok(report) => {
+            println!(
+                "merchant certificate: {} — OK for mch_id {}",
+                source.cert_path().display(),
+                merchant.mch_id
+            );
+            for line in report.to_string().lines() {
+                println!("  {line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("merchant certificate: PROBLEM: {e}");
+            ExitCode::from(1)
         }
     }
 }

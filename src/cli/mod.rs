@@ -99,6 +99,15 @@ pub struct SandboxArgs {
     /// Keep the sandbox's orders in this file (TOML), so they survive a restart.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Also serve HTTPS here, with client certificates: `/secapi/*` (refunds) needs the merchant
+    /// certificate, as live; the plain port refuses `/secapi/*`.
+    #[arg(long, value_name = "ADDR")]
+    pub tls_listen: Option<SocketAddr>,
+    /// The HTTPS port's certificates: its CA (ca.pem), server certificate and the merchant's
+    /// apiclient_cert.p12 / .pem / apiclient_key.pem, issued here on first start
+    /// (default: sandbox-certs in the data directory).
+    #[arg(long, value_name = "DIR", requires = "tls_listen")]
+    pub certs: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

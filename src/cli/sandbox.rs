@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::{CmdResult, SandboxAction, SandboxArgs};
-use crate::sandbox::{self, CustomerAction, Sandbox, SandboxConfig, SandboxError};
+use crate::sandbox::{self, CustomerAction, Sandbox, SandboxConfig, SandboxError, TlsSettings};
 use crate::wxpay::ApiKey;
 
 pub fn run(args: SandboxArgs) -> CmdResult {
@@ -55,6 +55,13 @@ async fn serve(args: SandboxArgs) -> CmdResult {
             Duration::from_secs(5 * 60)
         },
         persist: args.state.clone(),
+        tls: args.tls_listen.map(|listen| TlsSettings {
+            listen,
+            certs: args
+                .certs
+                .clone()
+                .unwrap_or_else(|| crate::paths::data_dir().join("sandbox-certs")),
+        }),
         ..SandboxConfig::default()
     };
     let sandbox = Sandbox::start(config, args.listen)
@@ -77,6 +84,18 @@ async fn serve(args: SandboxArgs) -> CmdResult {
     );
     if let Some(state) = &args.state {
         println!("  state file:     {}", state.display());
+    }
+    match (sandbox.tls_url(), sandbox.pki()) {
+        (Some(url), Some(pki)) => {
+            println!("  HTTPS:          {url} (/secapi/* needs the merchant certificate)");
+            println!("  certificates:   {}", pki.dir().display());
+            for line in pki.summary().lines() {
+                println!("    {line}");
+            }
+        }
+        _ => println!(
+            "  refunds:        /secapi/* needs HTTPS with the merchant certificate: start with --tls-listen ADDR"
+        ),
     }
     println!(
         "Pay an order: open the customer page, or `paydesk sandbox pay <code_url|out_trade_no> --url {base}`."

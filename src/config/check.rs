@@ -254,7 +254,9 @@ fn check_merchant(m: RawMerchant, check: &mut Checker) -> MerchantConfig {
             format!("expected an IPv4 address, got {client_ip:?}"),
         );
     }
+    let cert = check_cert(m.cert, m.cert_key, check);
     MerchantConfig {
+        cert,
         appid,
         mch_id,
         key: ApiKey::new(key),
@@ -262,6 +264,38 @@ fn check_merchant(m: RawMerchant, check: &mut Checker) -> MerchantConfig {
         gateway,
         backup_gateway,
         client_ip,
+    }
+}
+
+/// `cert` / `cert_key` of `[merchant]`: which shape the certificate has. Only the names are checked here;
+/// `paydesk config check` opens the files (`wxpay::cert::describe`).
+fn check_cert(
+    cert: Option<String>,
+    key: Option<String>,
+    check: &mut Checker,
+) -> Option<crate::wxpay::cert::CertSource> {
+    use crate::wxpay::cert::CertSource;
+    use std::path::Path;
+    match (
+        cert.filter(|c| !c.is_empty()),
+        key.filter(|k| !k.is_empty()),
+    ) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            check.bad(
+                "merchant",
+                "cert_key",
+                "cert_key is the private key of a PEM certificate: also set cert = \"…/apiclient_cert.pem\"".into(),
+            );
+            None
+        }
+        (Some(c), k) => match CertSource::from_config(Path::new(&c), k.as_deref().map(Path::new)) {
+            Ok(source) => Some(source),
+            Err(e) => {
+                check.bad("merchant", "cert", e.to_string());
+                None
+            }
+        },
     }
 }
 
@@ -363,6 +397,8 @@ struct RawMerchant {
     gateway: Option<String>,
     backup_gateway: Option<String>,
     client_ip: Option<String>,
+    cert: Option<String>,
+    cert_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

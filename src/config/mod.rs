@@ -51,6 +51,9 @@ pub struct MerchantConfig {
     pub backup_gateway: Option<String>,
     /// `spbill_create_ip`: the IPv4 address of this machine as WeChat should see it.
     pub client_ip: String,
+    /// The merchant API certificate refunds need (`cert`, plus `cert_key` for a PEM pair); `None`: refunds
+    /// are refused until it is set.
+    pub cert: Option<crate::wxpay::cert::CertSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,6 +220,8 @@ day_start_hour = 0        # business day starts at this hour (e.g. 4 for shops o
 # gateway = "https://api.mch.weixin.qq.com"
 # backup_gateway = "https://api2.mch.weixin.qq.com"
 # client_ip = "127.0.0.1"           # spbill_create_ip: this machine's IPv4 address
+# cert = "/path/to/apiclient_cert.p12"  # merchant API certificate, needed for refunds (p12 password = mch_id)
+# cert_key = "/path/to/apiclient_key.pem"  # only with cert = "…/apiclient_cert.pem" (the PEM pair)
 
 # Optional: payment notifications. Polling alone confirms payments; notifications make it faster.
 # [notify]

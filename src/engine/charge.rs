@@ -100,7 +100,15 @@ impl Engine {
                         inner.poke(&no);
                         inner.view(&no).await
                     }
-                    Action::FixConfig | Action::FixRequest | Action::NewOutTradeNo => {
+                    Action::FixConfig
+                    | Action::FixRequest
+                    | Action::NewOutTradeNo
+                    // Refund-only actions: never the answer to a unifiedorder, and final if they were.
+                    | Action::RetryLater
+                    | Action::TopUpBalance
+                    | Action::RefundOtherwise
+                    | Action::FullyRefunded
+                    | Action::NotRefundable => {
                         inner
                             .apply(
                                 &no,

@@ -43,7 +43,7 @@ use crate::ledger::{Evidence, Input, Ledger, LedgerError, Order, Source};
 use crate::wxpay::{ClientConfig, WxClient};
 
 pub use error::EngineError;
-pub use settings::{EngineSettings, Gateway, NotifySettings, NotifyUrl, Timing};
+pub use settings::{EngineSettings, Gateway, GatewayTls, NotifySettings, NotifyUrl, Timing};
 pub use types::{
     Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderStatus,
     OrderSummary, OrderView,
@@ -99,6 +99,8 @@ impl Engine {
         client_config.retry = settings.retry;
         client_config.connect_timeout = settings.connect_timeout;
         client_config.read_timeout = settings.read_timeout;
+        client_config.identity = settings.gateway_tls.identity.clone();
+        client_config.extra_roots = settings.gateway_tls.extra_roots.clone();
         let client = WxClient::new(gateway.merchant.clone(), client_config)
             .map_err(|e| EngineError::Startup(e.to_string()))?;
 

@@ -7,7 +7,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rustls_pki_types::CertificateDer;
+
 use crate::clock::SharedClock;
+use crate::wxpay::cert::MerchantIdentity;
 use crate::wxpay::{Merchant, RetryPolicy};
 
 /// How patiently the engine polls and closes.
@@ -80,6 +83,15 @@ pub struct Gateway {
     pub sandbox: bool,
 }
 
+/// The TLS side of the gateway connection: the merchant API certificate refunds present on `/secapi/*`,
+/// and trust anchors added for a gateway with its own CA (the sandbox's HTTPS port; never live).
+#[derive(Debug, Clone, Default)]
+pub struct GatewayTls {
+    /// `None`: refunds are refused before anything is sent.
+    pub identity: Option<MerchantIdentity>,
+    pub extra_roots: Vec<CertificateDer<'static>>,
+}
+
 /// The `notify_url` sent with every order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotifyUrl {
@@ -111,6 +123,8 @@ pub struct EngineSettings {
     pub client_ip: String,
     pub notify: NotifySettings,
     pub gateway: Gateway,
+    /// The merchant certificate and extra trust for the gateway's HTTPS.
+    pub gateway_tls: GatewayTls,
     /// The ledger [`crate::engine::Engine::start`] opens.
     pub ledger_path: PathBuf,
     pub clock: SharedClock,

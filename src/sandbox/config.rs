@@ -1,13 +1,14 @@
 //! How a sandbox is set up: the merchant identity it accepts, its clock, timing, fault injection, state
 //! file and signer. Plain data with defaults; the running gateway is in `mod.rs`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::sandbox_defaults;
-use crate::wxpay::{ApiKey, Signer, V2Signer};
+use crate::wxpay::{ApiKey, RefundStatus, Signer, V2Signer};
 
 /// How the sandbox behaves.
 #[derive(Clone)]
@@ -29,6 +30,19 @@ pub struct SandboxConfig {
     /// own [`V2Signer`] by default; tests inject an independent one, so that the merchant side (PayDesk's
     /// signer) and the gateway side never share a signing bug.
     pub signer: Arc<dyn Signer>,
+    /// Refunds of one order must be at least this far apart (live: one minute, `FREQUENCY_LIMITED`),
+    /// counted on the sandbox's clock. Tests shorten it.
+    pub refund_min_interval: Duration,
+    /// Also serve HTTPS, with client certificates (`/secapi/*` needs the merchant's).
+    pub tls: Option<TlsSettings>,
+}
+
+/// The sandbox's HTTPS port: where it listens and the directory of its PKI (issued on first start, see
+/// `sandbox::tls::pki`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    pub listen: SocketAddr,
+    pub certs: PathBuf,
 }
 
 impl Default for SandboxConfig {
@@ -43,6 +57,8 @@ impl Default for SandboxConfig {
             faults: Faults::default(),
             persist: None,
             signer: Arc::new(V2Signer),
+            refund_min_interval: Duration::from_secs(60),
+            tls: None,
         }
     }
 }
@@ -57,6 +73,8 @@ impl std::fmt::Debug for SandboxConfig {
             .field("notify_time_scale", &self.notify_time_scale)
             .field("faults", &self.faults)
             .field("persist", &self.persist)
+            .field("refund_min_interval", &self.refund_min_interval)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -97,4 +115,28 @@ pub struct Faults {
     /// gateway whose clock is off the till's: creation, expiry, `time_end` and the 5-minute rule use it.
     pub clock_offset_secs: i64,
     pub seed: u64,
+    /// How long an accepted refund stays PROCESSING before it settles (real time, not scaled). Zero: at
+    /// once.
+    pub refund_settle_after: Duration,
+    /// How refunds settle: SUCCESS (the default), CHANGE (the card refused it) or REFUNDCLOSE.
+    pub refund_outcome: RefundOutcome,
+}
+
+/// The final status the sandbox gives refunds when they settle.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RefundOutcome {
+    #[default]
+    Success,
+    Change,
+    RefundClose,
+}
+
+impl RefundOutcome {
+    pub fn status(self) -> RefundStatus {
+        match self {
+            RefundOutcome::Success => RefundStatus::Success,
+            RefundOutcome::Change => RefundStatus::Change,
+            RefundOutcome::RefundClose => RefundStatus::RefundClose,
+        }
+    }
 }

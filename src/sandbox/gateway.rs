@@ -11,7 +11,11 @@
 //! 5. `appid`, `mch_id`, `nonce_str` present (`LACK_PARAMS`); `mch_id` is this merchant's
 //!    (`MCHID_NOT_EXIST`); `appid` is its appid: a well-formed appid of someone else is
 //!    `APPID_MCHID_NOT_MATCH`, anything else `APPID_NOT_EXIST`;
-//! 6. the endpoint's own rules ([`super::store`]).
+//! 6. the endpoint's own rules ([`super::store`]; refunds: [`super::refund`]).
+//!
+//! `/secapi/pay/refund` is reached only with a verified client certificate (the router's `secapi_guard`
+//! refuses it before this pipeline otherwise, and always on the plain port); a certificate of another
+//! merchant is refused at step 2.
 //!
 //! Answers past step 3 are signed with the request's algorithm, carry no `sign_type`, and echo the
 //! request's `appid`/`mch_id` (so a client with the wrong mch_id still reads the business error).
@@ -22,21 +26,24 @@ use std::sync::Arc;
 use super::Inner;
 use super::store::Refusal;
 use crate::wxpay::TradeState;
+use super::tls::ClientCert;
 use crate::wxpay::envelope::fail_reply;
 use crate::wxpay::sign::{self, Params, SignType};
 use crate::wxpay::xml;
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-/// The gateway's endpoints. Refund, refundquery and downloadbill would each be one more variant here and
-/// one more arm in [`dispatch`].
+/// The gateway's endpoints. Downloadbill would be one more variant here and one more arm in [`dispatch`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {
     UnifiedOrder,
     OrderQuery,
     CloseOrder,
+    Refund,
+    RefundQuery,
 }
 
 impl Api {
@@ -45,6 +52,8 @@ impl Api {
             "/pay/unifiedorder" => Some(Api::UnifiedOrder),
             "/pay/orderquery" => Some(Api::OrderQuery),
             "/pay/closeorder" => Some(Api::CloseOrder),
+            "/secapi/pay/refund" => Some(Api::Refund),
+            "/pay/refundquery" => Some(Api::RefundQuery),
             _ => None,
         }
     }
@@ -61,6 +70,7 @@ enum Reply {
 /// The axum fallback: every path that is not the customer's goes here.
 pub async fn handle(
     State(inner): State<Arc<Inner>>,
+    client: Option<Extension<ClientCert>>,
     method: Method,
     uri: Uri,
     body: Bytes,
@@ -81,7 +91,13 @@ pub async fn handle(
         )
             .into_response();
     }
-    let body = match pipeline(&inner, api, &method, &body) {
+    // The merchant id of the verified client certificate, if any (the guard let `/secapi/*` through only
+    // with one).
+    let cert_mch_id = match client.as_deref() {
+        Some(ClientCert::Verified { mch_id, .. }) => mch_id.clone(),
+        _ => None,
+    };
+    let body = match pipeline(&inner, api, &method, &body, cert_mch_id.as_deref()) {
         Reply::Protocol(msg) => {
             tracing::debug!(?api, %msg, "sandbox: refused (return_code FAIL)");
             fail_reply(&msg)
@@ -117,9 +133,18 @@ fn corrupt(sign: &str) -> String {
     chars.into_iter().collect()
 }
 
-fn pipeline(inner: &Arc<Inner>, api: Api, method: &Method, body: &[u8]) -> Reply {
+fn pipeline(
+    inner: &Arc<Inner>,
+    api: Api,
+    method: &Method,
+    body: &[u8],
+    cert_mch_id: Option<&str>,
+) -> Reply {
     if method != Method::POST {
         return Reply::Protocol("REQUIRE_POST_METHOD".into());
+    }
+    if api == Api::Refund && cert_mch_id != Some(inner.mch_id.as_str()) {
+        return Reply::Protocol("证书与商户号不匹配".into());
     }
     let (req, sign_type) = match inner.sealer().open_request(body) {
         Ok(opened) => opened,
@@ -232,5 +257,16 @@ fn dispatch(
             }
             Ok(fields)
         }
+        Api::Refund => {
+            let (fields, created) = store.refund(req, now, inner.refund_min_interval)?;
+            if let Some(out_refund_no) = created {
+                inner.save(&store);
+                drop(store);
+                tracing::info!(%out_refund_no, "sandbox: refund accepted");
+                super::refund_notify::spawn_settle(inner, out_refund_no);
+            }
+            Ok(fields)
+        }
+        Api::RefundQuery => store.refund_query(req),
     }
 }

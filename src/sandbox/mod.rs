@@ -12,6 +12,10 @@
 //! * plays the customer ([`Sandbox::customer`], `POST /sandbox/customer`, the web page at `/`, and
 //!   [`remote_customer`] for a sandbox in another process);
 //! * POSTs signed payment notifications on the live retry schedule ([`NOTIFY_SCHEDULE`]);
+//! * refunds ([`refund`]): `/secapi/pay/refund` and `/pay/refundquery` with the live rules, refunds that
+//!   settle PROCESSING → SUCCESS / CHANGE / REFUNDCLOSE and their encrypted notifications;
+//! * optionally an HTTPS port with its own PKI ([`tls`], [`TlsSettings`]) where `/secapi/*` needs the
+//!   merchant's client certificate, as live; the plain port refuses `/secapi/*` always;
 //! * injects faults on demand ([`Faults`]), including really closing its port.
 //!
 //! Every message it reads or writes goes through the same v2 envelope as PayDesk's client and notification
@@ -19,8 +23,7 @@
 //! tests can run it with an independent one. It depends on `wxpay` and the leaf modules only.
 //!
 //! What it is not: a merchant (it keeps no ledger and knows nothing of the engine), a model of WeChat's risk
-//! checks, coupons or refunds (yet: an endpoint is one `gateway::Api` variant and one handler), or a TLS
-//! server.
+//! checks, coupons or bills (an endpoint is one `gateway::Api` variant and one handler).
 //!
 //! Decisions where the live behaviour is not documented (reference §15) are stated where they are made:
 //! the default payment window ([`order::DEFAULT_WINDOW`]), what orderquery says after expiry
@@ -34,7 +37,10 @@ mod notify;
 pub mod order;
 mod page;
 mod persist;
+pub mod refund;
+mod refund_notify;
 pub mod store;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,9 +57,10 @@ use crate::clock::SharedClock;
 use crate::money::Fen;
 use crate::wxpay::{ApiKey, Merchant, Sealer, SignType, Signer, TradeState};
 
-pub use config::{Faults, SandboxConfig};
+pub use config::{Faults, RefundOutcome, SandboxConfig, TlsSettings};
 pub use customer::{CustomerAction, SandboxError, remote_customer};
 pub use notify::SCHEDULE as NOTIFY_SCHEDULE;
+pub use refund::RefundEntry as SandboxRefund;
 
 /// An order as the gateway sees it, at the time of the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +105,7 @@ pub(crate) struct Inner {
     signer: Arc<dyn Signer>,
     clock: SharedClock,
     close_min_age: chrono::Duration,
+    refund_min_interval: chrono::Duration,
     notify_time_scale: f64,
     persist: Option<PathBuf>,
     faults: Mutex<FaultState>,
@@ -214,6 +222,35 @@ pub struct Sandbox {
     switch: Arc<listener::Switch>,
     shutdown_tx: watch::Sender<bool>,
     server: Option<JoinHandle<()>>,
+    tls: Option<TlsPort>,
+}
+
+/// The running HTTPS port.
+struct TlsPort {
+    addr: SocketAddr,
+    pki: tls::SandboxPki,
+    task: AbortHandle,
+}
+
+/// Issue or check the PKI, bind the HTTPS port and serve `app` on it (the same router as the plain port).
+async fn start_tls(
+    inner: &Arc<Inner>,
+    settings: &TlsSettings,
+    app: axum::Router,
+) -> std::io::Result<TlsPort> {
+    // Real time, not the sandbox's clock: TLS stacks check certificates against the real one.
+    let pki = tls::SandboxPki::ensure(&settings.certs, &inner.mch_id, chrono::Utc::now())
+        .map_err(std::io::Error::other)?;
+    let server_config = tls::server_config(&pki).map_err(std::io::Error::other)?;
+    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(tls::serve_tls(listener, server_config, app));
+    tracing::info!(%addr, certs = %pki.dir().display(), "sandbox HTTPS port started");
+    Ok(TlsPort {
+        addr,
+        pki,
+        task: task.abort_handle(),
+    })
 }
 
 impl Sandbox {
@@ -244,6 +281,8 @@ impl Sandbox {
             clock: config.clock,
             close_min_age: chrono::Duration::from_std(config.close_min_age)
                 .unwrap_or(chrono::Duration::MAX),
+            refund_min_interval: chrono::Duration::from_std(config.refund_min_interval)
+                .unwrap_or(chrono::Duration::MAX),
             notify_time_scale: config.notify_time_scale.max(0.0),
             persist: config.persist,
             faults: Mutex::new(FaultState {
@@ -260,6 +299,10 @@ impl Sandbox {
         }
         let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
         let app = page::router(Arc::clone(&inner));
+        let tls = match &config.tls {
+            None => None,
+            Some(settings) => Some(start_tls(&inner, settings, app.clone()).await?),
+        };
         let accept = listener::SwitchListener(Arc::clone(&switch));
         let server = tokio::spawn(async move {
             let signal = async move {
@@ -289,13 +332,71 @@ impl Sandbox {
         for out_trade_no in pending {
             notify::spawn(&inner, out_trade_no);
         }
+        // Refunds before a restart: settle the ones still PROCESSING, finish unacknowledged notifications.
+        let (processing, unacked): (Vec<_>, Vec<_>) = {
+            let store = inner.store();
+            let all = store.refunds.all();
+            (
+                all.iter()
+                    .filter(|r| !r.status.is_final())
+                    .map(|r| r.out_refund_no.clone())
+                    .collect(),
+                all.iter()
+                    .filter(|r| {
+                        r.status.is_final()
+                            && !r.notify.acked
+                            && r.notify.slots < notify::max_slots()
+                    })
+                    .map(|r| r.out_refund_no.clone())
+                    .collect(),
+            )
+        };
+        for no in processing {
+            refund_notify::spawn_settle(&inner, no);
+        }
+        for no in unacked {
+            refund_notify::spawn_notify(&inner, no);
+        }
         tracing::info!(addr = %switch.local_addr(), "sandbox gateway started");
         Ok(Sandbox {
             inner,
             switch,
             shutdown_tx,
             server: Some(server),
+            tls,
         })
+    }
+
+    /// `https://127.0.0.1:PORT` of the HTTPS port, when it serves one.
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls.as_ref().map(|t| format!("https://{}", t.addr))
+    }
+
+    /// The PKI of the HTTPS port (its CA, server and merchant certificates), when it serves one.
+    pub fn pki(&self) -> Option<&tls::SandboxPki> {
+        self.tls.as_ref().map(|t| &t.pki)
+    }
+
+    /// A snapshot of one refund.
+    pub fn refund(&self, out_refund_no: &str) -> Option<SandboxRefund> {
+        self.inner.store().refunds.get(out_refund_no).cloned()
+    }
+
+    /// Snapshots of an order's refunds, oldest first.
+    pub fn refunds_of(&self, out_trade_no: &str) -> Vec<SandboxRefund> {
+        self.inner
+            .store()
+            .refunds
+            .of_order(out_trade_no)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Settle a PROCESSING refund now (with the configured `refund_outcome`) instead of after
+    /// `refund_settle_after`, and start its notification. False if it is unknown or final already.
+    pub fn settle_refund(&self, out_refund_no: &str) -> bool {
+        refund_notify::settle(&self.inner, out_refund_no)
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
@@ -396,6 +497,9 @@ impl Sandbox {
     fn stop_now(&self) {
         let _ = self.shutdown_tx.send(true);
         self.switch.stop();
+        if let Some(t) = &self.tls {
+            t.task.abort();
+        }
         for task in self
             .inner
             .tasks

@@ -128,7 +128,7 @@ fn record(
 }
 
 /// One POST; true when acknowledged.
-async fn post(inner: &Inner, url: &str, body: &str) -> bool {
+pub(super) async fn post(inner: &Inner, url: &str, body: &str) -> bool {
     let resp = match inner
         .http
         .post(url)

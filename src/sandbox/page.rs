@@ -31,6 +31,8 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/", get(page))
         .route(CUSTOMER_PATH, post(customer))
         .fallback(gateway::handle)
+        // `/secapi/*` only with a verified client certificate: never on the plain port.
+        .layer(axum::middleware::from_fn(super::tls::secapi_guard))
         .with_state(inner)
 }
 

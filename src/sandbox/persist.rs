@@ -1,6 +1,7 @@
 //! The optional snapshot file of the sandbox's orders (TOML, with a format version), so that a restarted
 //! sandbox still knows orders made before the restart. Written atomically (`fsutil::write_atomically`)
-//! after every change; read once at start.
+//! after every change; read once at start. Refunds are kept in the same file (`[[refunds]]`, absent in files
+//! written before refunds existed).
 
 use std::path::Path;
 
@@ -8,8 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::order::{NotifyProgress, Order};
+use super::refund::RefundEntry;
 use super::store::{Refusal, Store};
-use crate::wxpay::{Params, SignType, TradeState};
+use crate::money::Fen;
+use crate::wxpay::{Params, RefundStatus, SignType, TradeState};
 
 const VERSION: u32 = 1;
 
@@ -18,6 +21,28 @@ struct Snapshot {
     version: u32,
     #[serde(default)]
     orders: Vec<StoredOrder>,
+    #[serde(default)]
+    refunds: Vec<StoredRefund>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredRefund {
+    out_refund_no: String,
+    out_trade_no: String,
+    refund_id: String,
+    refund_fee: i64,
+    total_fee: i64,
+    refund_desc: Option<String>,
+    notify_url: Option<String>,
+    status: String,
+    /// Unix milliseconds.
+    created_at: i64,
+    settled_at: Option<i64>,
+    notify_slots: u32,
+    notify_attempts: u32,
+    notify_posts: u32,
+    notify_dropped: u32,
+    notify_acked: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -46,6 +71,7 @@ pub fn save(path: &Path, store: &Store) -> std::io::Result<()> {
     let snapshot = Snapshot {
         version: VERSION,
         orders: store.all().into_iter().map(stored).collect(),
+        refunds: store.refunds.all().into_iter().map(stored_refund).collect(),
     };
     let text = toml::to_string(&snapshot).map_err(std::io::Error::other)?;
     crate::fsutil::write_atomically(path, |tmp| std::fs::write(tmp, text))
@@ -100,7 +126,55 @@ pub fn load(path: &Path, store: &mut Store) -> std::io::Result<()> {
         };
         store.insert(order);
     }
+    for r in snapshot.refunds {
+        let time = |ms: i64| {
+            DateTime::<Utc>::from_timestamp_millis(ms)
+                .ok_or_else(|| bad(format!("bad time {ms} in refund {}", r.out_refund_no)))
+        };
+        let fen = |v: i64| {
+            Fen::new(v).ok_or_else(|| bad(format!("bad amount {v} in refund {}", r.out_refund_no)))
+        };
+        store.refunds.insert(RefundEntry {
+            refund_fee: fen(r.refund_fee)?,
+            total_fee: fen(r.total_fee)?,
+            status: RefundStatus::parse(&r.status),
+            created_at: time(r.created_at)?,
+            settled_at: r.settled_at.map(time).transpose()?,
+            notify: NotifyProgress {
+                slots: r.notify_slots,
+                attempts: r.notify_attempts,
+                posts: r.notify_posts,
+                dropped: r.notify_dropped,
+                acked: r.notify_acked,
+            },
+            out_refund_no: r.out_refund_no,
+            out_trade_no: r.out_trade_no,
+            refund_id: r.refund_id,
+            refund_desc: r.refund_desc,
+            notify_url: r.notify_url,
+        });
+    }
     Ok(())
+}
+
+fn stored_refund(r: &RefundEntry) -> StoredRefund {
+    StoredRefund {
+        out_refund_no: r.out_refund_no.clone(),
+        out_trade_no: r.out_trade_no.clone(),
+        refund_id: r.refund_id.clone(),
+        refund_fee: r.refund_fee.get(),
+        total_fee: r.total_fee.get(),
+        refund_desc: r.refund_desc.clone(),
+        notify_url: r.notify_url.clone(),
+        status: r.status.as_str().to_string(),
+        created_at: r.created_at.timestamp_millis(),
+        settled_at: r.settled_at.map(|t| t.timestamp_millis()),
+        notify_slots: r.notify.slots,
+        notify_attempts: r.notify.attempts,
+        notify_posts: r.notify.posts,
+        notify_dropped: r.notify.dropped,
+        notify_acked: r.notify.acked,
+    }
 }
 
 fn stored(o: &Order) -> StoredOrder {

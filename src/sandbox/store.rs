@@ -46,6 +46,8 @@ pub struct Store {
     orders: HashMap<String, Order>,
     by_code_url: HashMap<String, String>,
     by_transaction_id: HashMap<String, String>,
+    /// The refunds of these orders (rules in `refund.rs`).
+    pub refunds: super::refund::RefundBook,
 }
 
 impl Store {

@@ -1,4 +1,5 @@
-//! Typed messages of Native scan-to-pay: unifiedorder, orderquery, closeorder and the payment notification.
+//! Typed messages of Native scan-to-pay: unifiedorder, orderquery, closeorder and the payment notification;
+//! the refund messages (`refund.rs`) are re-exported here.
 //!
 //! Pure logic: typed requests become the fields of each call, and received fields that the envelope
 //! ([`super::envelope`]) has checked in the protocol's order (return_code → sign → appid/mch_id → result_code)
@@ -16,6 +17,13 @@ pub use super::envelope::{
     SUCCESS_REPLY as NOTIFY_SUCCESS, check_response, fail_reply as notify_fail,
 };
 use crate::clock::{format_wx, parse_wx};
+
+// Refunds live in their own file; these are their names from the caller's side.
+pub use super::refund::{
+    REFUND_NOTIFY_SUCCESS, Refund, RefundAccepted, RefundNotification, RefundQueryKey,
+    RefundQueryResult, RefundRecord, RefundStatus, parse_refund_notification, refund_query_params,
+    valid_out_refund_no,
+};
 use crate::money::Fen;
 
 /// The common head of every request: appid, mch_id, nonce_str.

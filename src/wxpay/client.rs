@@ -5,13 +5,24 @@
 //! parameters are identical) are retried with backoff on transport errors and SYSTEMERROR. Connection
 //! errors and timeouts (only those, never business errors) move traffic to the backup domain, which is used
 //! until `failback_after` has passed; then the primary is tried again.
+//!
+//! Refunds go to `/secapi/pay/refund`, which needs the merchant's API client certificate
+//! ([`ClientConfig::identity`]): those calls use a second HTTP client that presents it; the others never do.
+//! Without an identity a refund fails with [`WxError::NoClientCertificate`] before anything is sent.
+//! [`ClientConfig::extra_roots`] adds trust anchors (the sandbox's own CA); live mode adds none.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rustls_pki_types::CertificateDer;
+
 use super::api::{self, QueryResult, UnifiedOrder, UnifiedOrderResult};
+use super::cert::MerchantIdentity;
 use super::envelope::{self, Merchant};
 use super::error::{Action, TransportKind, WxError};
+use super::refund::{
+    Refund, RefundAccepted, RefundQueryKey, RefundQueryResult, refund_query_params,
+};
 use super::sign::Params;
 use super::xml;
 
@@ -68,6 +79,11 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// How long to stay on the backup after a connectivity failure of the primary.
     pub failback_after: Duration,
+    /// The merchant API certificate presented on `/secapi/*` (refunds). `None`: refunds are refused
+    /// locally with [`WxError::NoClientCertificate`].
+    pub identity: Option<MerchantIdentity>,
+    /// Trust anchors added to the system's (the sandbox's CA, for its HTTPS port). Empty for live.
+    pub extra_roots: Vec<CertificateDer<'static>>,
 }
 
 impl ClientConfig {
@@ -84,6 +100,8 @@ impl ClientConfig {
             read_timeout: Duration::from_secs(8),
             retry: RetryPolicy::default(),
             failback_after: Duration::from_secs(180),
+            identity: None,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -98,6 +116,8 @@ struct Failover {
 #[derive(Debug)]
 pub struct WxClient {
     http: reqwest::Client,
+    /// The same, presenting the merchant certificate: only for `/secapi/*`.
+    secapi: Option<reqwest::Client>,
     merchant: Merchant,
     config: ClientConfig,
     failover: Mutex<Failover>,
@@ -105,22 +125,45 @@ pub struct WxClient {
 
 impl WxClient {
     pub fn new(merchant: Merchant, config: ClientConfig) -> Result<WxClient, WxError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
-            .timeout(config.connect_timeout + config.read_timeout)
-            .user_agent(format!(
-                "PayDesk/{} {}",
-                env!("CARGO_PKG_VERSION"),
-                merchant.mch_id
-            ))
-            .build()
-            .map_err(|e| WxError::Transport {
-                kind: TransportKind::Other,
-                detail: format!("cannot build HTTP client: {e}"),
-            })?;
+        let build_error = |e: String| WxError::Transport {
+            kind: TransportKind::Other,
+            detail: format!("cannot build HTTP client: {e}"),
+        };
+        let builder = || -> Result<reqwest::ClientBuilder, WxError> {
+            let mut b = reqwest::Client::builder()
+                .connect_timeout(config.connect_timeout)
+                .read_timeout(config.read_timeout)
+                .timeout(config.connect_timeout + config.read_timeout)
+                .user_agent(format!(
+                    "PayDesk/{} {}",
+                    env!("CARGO_PKG_VERSION"),
+                    merchant.mch_id
+                ));
+            for root in &config.extra_roots {
+                let cert =
+                    reqwest::Certificate::from_der(root).map_err(|e| build_error(e.to_string()))?;
+                b = b.add_root_certificate(cert);
+            }
+            Ok(b)
+        };
+        let http = builder()?.build().map_err(|e| build_error(e.to_string()))?;
+        let secapi = match &config.identity {
+            None => None,
+            Some(identity) => {
+                let id = identity
+                    .reqwest_identity()
+                    .map_err(|e| build_error(e.to_string()))?;
+                Some(
+                    builder()?
+                        .identity(id)
+                        .build()
+                        .map_err(|e| build_error(e.to_string()))?,
+                )
+            }
+        };
         Ok(WxClient {
             http,
+            secapi,
             merchant,
             config,
             failover: Mutex::new(Failover::default()),
@@ -186,6 +229,56 @@ impl WxClient {
         }
     }
 
+    /// Ask for a refund of `req` on `/secapi/pay/refund`, presenting the merchant certificate. Retried (same
+    /// `out_refund_no`, same fields) on transport errors and SYSTEMERROR, as the reference requires. A
+    /// SUCCESS answer means accepted: the outcome comes from [`WxClient::refund_query_by_refund_no`] or
+    /// the refund notification.
+    pub async fn refund(&self, req: &Refund) -> Result<RefundAccepted, WxError> {
+        req.validate()?;
+        let http = self.secapi.as_ref().ok_or(WxError::NoClientCertificate)?;
+        let fields = self
+            .call_on(
+                http,
+                "/secapi/pay/refund",
+                || req.params(&self.merchant),
+                self.config.retry,
+                as_refund_error,
+            )
+            .await?;
+        RefundAccepted::from_params(fields, req)
+    }
+
+    /// The refunds of the order that `out_refund_no` belongs to (that refund is among them).
+    pub async fn refund_query_by_refund_no(
+        &self,
+        out_refund_no: &str,
+    ) -> Result<RefundQueryResult, WxError> {
+        self.refund_query(RefundQueryKey::OutRefundNo(out_refund_no))
+            .await
+    }
+
+    /// The refunds of an order (the first page of 10 at most for orders with many refunds).
+    pub async fn refund_query_by_trade_no(
+        &self,
+        out_trade_no: &str,
+    ) -> Result<RefundQueryResult, WxError> {
+        self.refund_query(RefundQueryKey::OutTradeNo(out_trade_no))
+            .await
+    }
+
+    async fn refund_query(&self, key: RefundQueryKey<'_>) -> Result<RefundQueryResult, WxError> {
+        let fields = self
+            .call_on(
+                &self.http,
+                "/pay/refundquery",
+                || refund_query_params(&self.merchant, key),
+                self.config.retry,
+                as_refund_error,
+            )
+            .await?;
+        RefundQueryResult::from_params(fields, key)
+    }
+
     /// POST a signed request to `path`, verify the answer, retry what may be retried.
     /// `build` makes the unsigned fields; it is called for every attempt so each gets a fresh nonce while every
     /// business field stays identical.
@@ -195,14 +288,27 @@ impl WxClient {
         build: impl Fn() -> Params,
         retry: RetryPolicy,
     ) -> Result<Params, WxError> {
+        self.call_on(&self.http, path, build, retry, |e| e).await
+    }
+
+    /// [`WxClient::call`] with a given HTTP client, and `refine` applied to every error before it is judged
+    /// (refunds read business codes their own way).
+    async fn call_on(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        build: impl Fn() -> Params,
+        retry: RetryPolicy,
+        refine: fn(WxError) -> WxError,
+    ) -> Result<Params, WxError> {
         let mut attempt = 1;
         loop {
             let base = self.pick_base();
             let body = self.merchant.request_body(build())?;
-            let result = self.post_once(&base, path, body).await;
+            let result = self.post_once(http, &base, path, body).await;
             let err = match result {
                 Ok(fields) => return Ok(fields),
-                Err(e) => e,
+                Err(e) => refine(e),
             };
             tracing::warn!(path, base = %base, attempt, error = %err, "gateway call failed");
             let switched = err.is_connectivity() && self.note_connectivity_failure(&base);
@@ -217,10 +323,15 @@ impl WxClient {
         }
     }
 
-    async fn post_once(&self, base: &str, path: &str, body: String) -> Result<Params, WxError> {
+    async fn post_once(
+        &self,
+        http: &reqwest::Client,
+        base: &str,
+        path: &str,
+        body: String,
+    ) -> Result<Params, WxError> {
         let url = format!("{base}{path}");
-        let resp = self
-            .http
+        let resp = http
             .post(&url)
             .header("Content-Type", "text/xml; charset=utf-8")
             .body(body)
@@ -228,6 +339,21 @@ impl WxClient {
             .await
             .map_err(transport)?;
         let status = resp.status();
+        if status == reqwest::StatusCode::BAD_REQUEST && path.starts_with("/secapi/") {
+            // The gateway's front end refusing the TLS client certificate (an nginx page, not XML).
+            let text = resp.text().await.unwrap_or_default();
+            if text.contains("SSL certificate") {
+                return Err(WxError::Protocol {
+                    msg: format!(
+                        "HTTP 400 from {url}: the gateway did not accept the merchant API certificate (No required SSL certificate was sent)"
+                    ),
+                });
+            }
+            return Err(WxError::Transport {
+                kind: TransportKind::HttpStatus(400),
+                detail: format!("HTTP {status} from {url}"),
+            });
+        }
         if status != reqwest::StatusCode::OK {
             return Err(WxError::Transport {
                 kind: TransportKind::HttpStatus(status.as_u16()),
@@ -279,6 +405,14 @@ impl WxClient {
             Some(since) if since.elapsed() < self.config.failback_after => backup.clone(),
             _ => self.config.primary.clone(),
         }
+    }
+}
+
+/// Business failures of refund calls carry refund meanings (see `error.rs`).
+fn as_refund_error(e: WxError) -> WxError {
+    match e {
+        WxError::Business { code, des } => WxError::Refund { code, des },
+        other => other,
     }
 }
 

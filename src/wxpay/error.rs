@@ -3,6 +3,12 @@
 //! Three layers fail differently (reference §1, §3.3): the transport (the outcome is unknown), the protocol
 //! (`return_code=FAIL`: the request was refused before any business processing) and the business
 //! (`result_code=FAIL` with an `err_code`). [`WxError::action`] turns each into the one thing to do next.
+//!
+//! Refunds (`/secapi/pay/refund`, `/pay/refundquery`) share some `err_code`s with the order calls but not
+//! their meaning (ORDERNOTEXIST is "start a new sale" for an order, "nothing to refund" for a refund), so
+//! their business failures are a variant of their own, [`WxError::Refund`], with its own actions
+//! (reference §7.1, §7.2). A retry of a refund always reuses its `out_refund_no`: a new number risks a double
+//! refund (§14.22).
 
 use super::sign::SignError;
 use super::xml::XmlError;
@@ -23,6 +29,19 @@ pub enum Action {
     FixConfig,
     /// PayDesk built a request the gateway refuses: a bug, not something a retry fixes.
     FixRequest,
+    /// Refunds: too many requests for now (one minute between refunds of one order): send the same refund
+    /// (same `out_refund_no`) again after a minute.
+    RetryLater,
+    /// Refunds: the merchant's available balance is too low. A person tops it up (or waits for the day's
+    /// settlement), then the same refund is sent again.
+    TopUpBalance,
+    /// Refunds: this refund cannot go through WeChat Pay (the customer's account is closed, the order is
+    /// over a year old…): give the money back another way.
+    RefundOtherwise,
+    /// Refunds: the order is fully refunded already; nothing is left to refund.
+    FullyRefunded,
+    /// Refunds: the order is unknown to the gateway or was never paid: there is nothing to refund.
+    NotRefundable,
 }
 
 /// How a transport failure happened. Connect-phase failures are known not to have reached the gateway.
@@ -60,6 +79,14 @@ pub enum WxError {
     MissingField(&'static str),
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A refund or refundquery refused with `result_code=FAIL` (see the module doc).
+    #[error("WeChat Pay refused the refund: {code} ({des})")]
+    Refund { code: String, des: String },
+    /// A call on `/secapi/*` with no merchant API certificate configured: nothing was sent.
+    #[error(
+        "refunds need the merchant API certificate (apiclient_cert.p12, or apiclient_cert.pem + apiclient_key.pem): set `cert` (and `cert_key` for PEM) in [merchant]; nothing was sent"
+    )]
+    NoClientCertificate,
 }
 
 impl WxError {
@@ -76,13 +103,15 @@ impl WxError {
             WxError::Protocol { msg } => protocol_action(msg),
             WxError::Business { code, .. } => business_action(code),
             WxError::InvalidRequest(_) => Action::FixRequest,
+            WxError::Refund { code, des } => refund_action(code, des),
+            WxError::NoClientCertificate => Action::FixConfig,
         }
     }
 
     /// The `err_code` of a business failure.
     pub fn err_code(&self) -> Option<&str> {
         match self {
-            WxError::Business { code, .. } => Some(code),
+            WxError::Business { code, .. } | WxError::Refund { code, .. } => Some(code),
             _ => None,
         }
     }
@@ -112,6 +141,9 @@ impl WxError {
     /// A sentence a cashier or manager can act on.
     pub fn advice(&self) -> String {
         match self.action() {
+            Action::RetrySame if matches!(self, WxError::Refund { .. }) => format!(
+                "{self}. PayDesk retries with the same refund number (never a new one: that could refund twice)."
+            ),
             Action::RetrySame => format!("{self}. PayDesk retries with the same order number."),
             Action::Query => {
                 format!("{self}. PayDesk checks the order's real state with WeChat Pay.")
@@ -122,6 +154,21 @@ impl WxError {
                 "{self}. Check the merchant settings (appid, mch_id, the 32-character API v2 key, sign type, Native permission) and the computer's clock."
             ),
             Action::FixRequest => format!("{self}. This is a PayDesk bug: please report it."),
+            Action::RetryLater => format!(
+                "{self}. Refunds of one order must be at least a minute apart: PayDesk sends the same refund again in a minute."
+            ),
+            Action::TopUpBalance => format!(
+                "{self}. The merchant account's available balance is too low for this refund: top it up on the merchant platform (or wait for today's settlement), then retry — the same refund number is reused."
+            ),
+            Action::RefundOtherwise => format!(
+                "{self}. WeChat Pay cannot refund this one: give the money back another way (cash, bank transfer)."
+            ),
+            Action::FullyRefunded => {
+                format!("{self}. This order is fully refunded already; nothing is left to refund.")
+            }
+            Action::NotRefundable => format!(
+                "{self}. WeChat Pay knows no paid order under this number: there is nothing to refund."
+            ),
         }
     }
 }
@@ -136,6 +183,8 @@ fn protocol_action(msg: &str) -> Action {
         || msg.contains("appid")
         || msg.contains("mch_id")
         || msg.contains("商户号")
+        || msg.contains("certificate")
+        || msg.contains("证书")
     {
         Action::FixConfig
     } else {
@@ -162,6 +211,40 @@ fn business_action(code: &str) -> Action {
         | "POST_DATA_EMPTY"
         | "NOT_UTF8" => Action::FixRequest,
         // Unknown codes: find out the real state rather than guess.
+        _ => Action::Query,
+    }
+}
+
+/// What to do after a refund or refundquery failure (reference §7.1, §7.2).
+fn refund_action(code: &str, des: &str) -> Action {
+    match code {
+        // Temporary: the same out_refund_no and the same parameters.
+        "SYSTEMERROR" | "BIZERR_NEED_RETRY" => Action::RetrySame,
+        "FREQUENCY_LIMITED" | "INVALID_REQ_TOO_MUCH" => Action::RetryLater,
+        "NOTENOUGH" => Action::TopUpBalance,
+        "USER_ACCOUNT_ABNORMAL" | "TRADE_OVERDUE" => Action::RefundOtherwise,
+        "ORDERNOTEXIST" => Action::NotRefundable,
+        // "Business error, read the message": the one message with a known meaning is the fully refunded
+        // order; an amount over what is left is answered by asking what is left.
+        "ERROR" if des.contains("全额退款") => Action::FullyRefunded,
+        "ERROR" if des.contains("退款金额") => Action::Query,
+        "ERROR" => Action::RefundOtherwise,
+        // refundquery: no refund under this number reached the gateway, so it was never made; asking again
+        // is the way to find out, and sending it again (same number) is safe.
+        "REFUNDNOTEXIST" => Action::Query,
+        "NOAUTH"
+        | "APPID_NOT_EXIST"
+        | "MCHID_NOT_EXIST"
+        | "APPID_MCHID_NOT_MATCH"
+        | "SIGNERROR" => Action::FixConfig,
+        "INVALID_TRANSACTIONID"
+        | "INVALID_REQUEST"
+        | "PARAM_ERROR"
+        | "LACK_PARAMS"
+        | "XML_FORMAT_ERROR"
+        | "REQUIRE_POST_METHOD"
+        | "POST_DATA_EMPTY"
+        | "NOT_UTF8" => Action::FixRequest,
         _ => Action::Query,
     }
 }
@@ -210,6 +293,42 @@ mod tests {
         assert_eq!(
             WxError::Signature(SignError::Mismatch).action(),
             Action::Query
+        );
+    }
+
+    #[test]
+    fn each_refund_failure_says_what_to_do() {
+        let refund = |code: &str, des: &str| WxError::Refund {
+            code: code.into(),
+            des: des.into(),
+        };
+        for (code, des, action) in [
+            ("SYSTEMERROR", "", Action::RetrySame),
+            ("BIZERR_NEED_RETRY", "", Action::RetrySame),
+            ("FREQUENCY_LIMITED", "", Action::RetryLater),
+            ("NOTENOUGH", "基本账户余额不足", Action::TopUpBalance),
+            ("USER_ACCOUNT_ABNORMAL", "", Action::RefundOtherwise),
+            ("TRADE_OVERDUE", "", Action::RefundOtherwise),
+            ("ERROR", "订单已全额退款", Action::FullyRefunded),
+            ("ERROR", "累计退款金额大于支付金额", Action::Query),
+            ("ORDERNOTEXIST", "", Action::NotRefundable),
+            ("INVALID_TRANSACTIONID", "", Action::FixRequest),
+            ("PARAM_ERROR", "", Action::FixRequest),
+            ("MCHID_NOT_EXIST", "", Action::FixConfig),
+        ] {
+            let e = refund(code, des);
+            assert_eq!(e.action(), action, "{code} {des}");
+            assert_eq!(e.err_code(), Some(code));
+            assert!(!e.advice().is_empty());
+        }
+        // The order call's meaning of the same code is unchanged.
+        assert_eq!(biz("ORDERNOTEXIST").action(), Action::NewOutTradeNo);
+        assert!(refund("SYSTEMERROR", "").advice().contains("same"));
+        assert_eq!(WxError::NoClientCertificate.action(), Action::FixConfig);
+        assert!(
+            WxError::NoClientCertificate
+                .to_string()
+                .contains("cert_key")
         );
     }
 }

@@ -5,7 +5,8 @@
 //! Layers: [`sign`] (the digest rule) and [`xml`] (the defensive codec) → [`envelope`] (one v2 message:
 //! sealed, opened and checked in the protocol's order, for the merchant side and the gateway side alike) →
 //! [`api`] (the typed calls and the notification) → [`client`] (HTTP, retries, failover; the only I/O).
-//! [`error`] says what to do after each failure; [`refund`] decrypts refund notifications.
+//! [`error`] says what to do after each failure; [`refund`] holds the refund messages (apply, query, the
+//! encrypted notification); [`cert`] loads the merchant API certificate refunds need.
 //!
 //! Not here: orders in a shop, storage, the UI, or the gateway's business rules (the sandbox owns those and
 //! uses this module for every message it reads or writes).
@@ -23,4 +24,5 @@ pub use api::{Notification, Payment, QueryResult, TradeState, UnifiedOrder, Unif
 pub use client::{ClientConfig, RetryPolicy, WxClient};
 pub use envelope::{Merchant, Sealer, Signer, V2Signer};
 pub use error::{Action, TransportKind, WxError};
+pub use refund::{Refund, RefundAccepted, RefundNotification, RefundQueryResult, RefundStatus};
 pub use sign::{ApiKey, Params, SignType};

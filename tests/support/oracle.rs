@@ -4,6 +4,9 @@
 //!
 //! [`Oracle`] plugs it into a sandbox (`SandboxConfig::signer`); the free functions sign and check field
 //! sets and build raw bodies for requests and notifications a test sends itself.
+//!
+//! [`decrypt_req_info`] is the same idea for refund notifications: AES-256-ECB with the `aes` crate directly,
+//! written from the reference (§7.3), never with `paydesk::wxpay::refund`.
 
 use std::collections::BTreeMap;
 
@@ -89,4 +92,46 @@ pub fn raw_xml(p: &Fields) -> String {
 pub fn signed(mut p: Fields, hmac: bool) -> String {
     sign_fields(&mut p, KEY, hmac);
     raw_xml(&p)
+}
+
+/// Decrypt a refund notification's `req_info` (reference §7.3): base64, then AES-256-ECB with the 32 ASCII
+/// bytes of the lowercase hex MD5 of `key`, then PKCS#7 padding off. Returns the plaintext (`<root>…`).
+pub fn decrypt_req_info(req_info: &str, key: &str) -> Result<String, String> {
+    use aes::Aes256;
+    use aes::cipher::{BlockDecrypt, KeyInit, generic_array::GenericArray};
+    use base64::Engine as _;
+    let mut data = base64::engine::general_purpose::STANDARD
+        .decode(req_info)
+        .map_err(|e| e.to_string())?;
+    if data.is_empty() || data.len() % 16 != 0 {
+        return Err(format!("{} bytes is not whole AES blocks", data.len()));
+    }
+    let aes_key: String = Md5::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let cipher = Aes256::new_from_slice(aes_key.as_bytes()).map_err(|e| e.to_string())?;
+    for block in data.chunks_exact_mut(16) {
+        cipher.decrypt_block(GenericArray::from_mut_slice(block));
+    }
+    let pad = *data.last().unwrap() as usize;
+    if !(1..=16).contains(&pad) || data[data.len() - pad..].iter().any(|&b| b as usize != pad) {
+        return Err("bad PKCS#7 padding".into());
+    }
+    data.truncate(data.len() - pad);
+    String::from_utf8(data).map_err(|e| e.to_string())
+}
+
+/// The text of `<name>` in a flat XML document (CDATA or plain), read without the crate's decoder.
+pub fn xml_field(doc: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = doc.find(&open)? + open.len();
+    let end = doc[start..].find(&format!("</{name}>"))? + start;
+    let v = &doc[start..end];
+    Some(
+        v.strip_prefix("<![CDATA[")
+            .and_then(|v| v.strip_suffix("]]>"))
+            .unwrap_or(v)
+            .to_string(),
+    )
 }

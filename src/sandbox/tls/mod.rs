@@ -3,6 +3,9 @@
 //! files) and an HTTPS listener that verifies client certificates against that CA ([`server`]), so
 //! `/secapi/*` (refunds) really needs the merchant certificate, as it does live.
 //!
+//! [`crate::sandbox::Sandbox`] starts this port when its configuration has `tls`
+//! ([`crate::sandbox::TlsSettings`]). It depends on `wxpay::cert` only.
+//!
 //! What it is not: the gateway itself (endpoints, orders, notifications live in `sandbox`), nor the
 //! client side of the certificate (`wxpay::cert`).
 

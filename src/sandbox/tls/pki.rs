@@ -157,6 +157,12 @@ impl SandboxPki {
         }
     }
 
+    /// The CA certificate (DER): the one root a client of the sandbox's HTTPS port adds.
+    pub fn ca_der(&self) -> Result<CertificateDer<'static>, PkiError> {
+        let pem = read(&self.path(CA_CERT))?;
+        CertificateDer::from_pem_slice(&pem).map_err(|e| bad_ca(&self.dir, &e.to_string()))
+    }
+
     /// The CA as rustls trust roots (for clients of the sandbox, and for client-certificate checks).
     pub fn ca_roots(&self) -> Result<RootCertStore, PkiError> {
         let pem = read(&self.path(CA_CERT))?;
