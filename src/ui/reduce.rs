@@ -12,8 +12,8 @@ use super::command::UiCommand;
 use super::effects::{Intent, Msg};
 use super::qr::QrView;
 use super::state::{Fields, PAID_VIEW_SECONDS, PaymentState, Prefs, SaleState, Screen, UiState};
-use crate::app::window::StationInfo;
 use crate::app::window::{Cart, EngineEvent, OrderStatus, OrderView};
+use crate::app::window::{CounterInfo, PrintJob, StationInfo};
 use crate::money::Fen;
 
 /// One frame's writes: the state it may change, what it reads, and the intents it decides on.
@@ -22,6 +22,7 @@ pub(crate) struct Reducer<'a> {
     pub ui: &'a mut UiState,
     pub fields: &'a mut Fields,
     pub info: &'a StationInfo,
+    pub counter: &'a CounterInfo,
     pub now: DateTime<Utc>,
     /// For the QR texture of a new `code_url`.
     pub ctx: &'a egui::Context,
@@ -132,6 +133,12 @@ impl Reducer<'_> {
                 self.start_export();
                 self.intents.push(Intent::ExportTo(day, path));
             }
+            UiCommand::Print(job) => self.print(job),
+            UiCommand::ToggleFullscreen => {
+                self.ui.fullscreen = !self.ui.fullscreen;
+                self.ctx
+                    .send_viewport_cmd(egui::ViewportCommand::Fullscreen(self.ui.fullscreen));
+            }
         }
     }
 
@@ -201,6 +208,11 @@ impl Reducer<'_> {
             Err(Refusal::TooLarge) => sale.charge_error = Some(lang.t().total_too_large.into()),
             Err(Refusal::Zero) => sale.charge_error = Some(lang.t().total_is_zero.into()),
         }
+    }
+
+    fn print(&mut self, job: PrintJob) {
+        self.ui.print.busy += 1;
+        self.intents.push(Intent::Print(job));
     }
 
     /// Back to an empty sale.
@@ -293,6 +305,11 @@ impl Reducer<'_> {
                 self.ui.export.busy = false;
                 self.ui.export.cancelled = true;
             }
+            Msg::Printed(result) => {
+                let p = &mut self.ui.print;
+                p.busy = p.busy.saturating_sub(1);
+                p.last = Some(result);
+            }
         }
     }
 
@@ -369,9 +386,11 @@ impl Reducer<'_> {
         if p.order.status.is_final() {
             p.confirm_cancel = false;
         }
+        let mut just_paid = None;
         let to = if p.order.status == OrderStatus::Paid {
             if p.paid_shown_at.is_none() {
                 p.paid_shown_at = Some(self.now);
+                just_paid = Some(p.order.out_trade_no.clone());
             }
             Screen::Paid
         } else {
@@ -379,6 +398,18 @@ impl Reducer<'_> {
         };
         if follow {
             ui.screen = to;
+        }
+        // A sale just paid: the drawer and the receipt, as configured.
+        let c = self.counter;
+        if let Some(no) = just_paid
+            && c.printer
+            && (c.auto_print || c.drawer_kick)
+        {
+            self.print(PrintJob::Paid {
+                out_trade_no: no,
+                receipt: c.auto_print,
+                drawer: c.drawer_kick,
+            });
         }
     }
 }
@@ -451,6 +482,7 @@ mod tests {
             ui,
             fields,
             info: &info,
+            counter: &crate::app::window::CounterInfo::default(),
             now: t0(),
             ctx: &ctx,
             intents: Vec::new(),
