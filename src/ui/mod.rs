@@ -52,7 +52,8 @@ pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Re
     let info = backend.info();
     let title = window_title(Lang::from_code(&info.language), &info.store_name);
     let mut viewport = eframe::egui::ViewportBuilder::default();
-    match backend.counter().window_start {
+    let start = backend.counter().window_start;
+    match start {
         crate::app::window::WindowStart::Normal => {}
         crate::app::window::WindowStart::Maximized => viewport = viewport.with_maximized(true),
         crate::app::window::WindowStart::Fullscreen => viewport = viewport.with_fullscreen(true),
@@ -71,7 +72,9 @@ pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Re
         renderer: eframe::Renderer::Glow,
         // Dithering adds work to every pixel of every frame; flat colours do not need it.
         dithering: false,
-        persist_window: true,
+        // The saved size and position, unless the configuration asks for maximized or full screen: a
+        // restored window would override that.
+        persist_window: start == crate::app::window::WindowStart::Normal,
         ..Default::default()
     };
     let handle = rt.handle().clone();
