@@ -502,6 +502,75 @@ mod tests {
     }
 
     #[test]
+    fn a_sale_paid_prints_and_opens_the_drawer_once_as_configured() {
+        let t = t0();
+        let open = OrderView {
+            out_trade_no: "A".into(),
+            total: Fen::new(100).unwrap(),
+            status: OrderStatus::Open,
+            code_url: Some("weixin://x".into()),
+            created_at: t,
+            expires_at: t + chrono::Duration::minutes(10),
+            transaction_id: None,
+            paid_at: None,
+            notice: None,
+        };
+        let paid = OrderView {
+            status: OrderStatus::Paid,
+            ..open.clone()
+        };
+        let intents = |counter: CounterInfo| {
+            let ctx = egui::Context::default();
+            let (mut prefs, mut ui, mut fields) =
+                (Prefs::default(), UiState::default(), Fields::default());
+            ui.sale.charging = true;
+            let info = info();
+            let mut r = Reducer {
+                prefs: &mut prefs,
+                ui: &mut ui,
+                fields: &mut fields,
+                info: &info,
+                counter: &counter,
+                now: t,
+                ctx: &ctx,
+                intents: Vec::new(),
+            };
+            r.message(Msg::Charged(Ok(open.clone())));
+            // Paid, then the same news again (notification and query both report it).
+            r.message(Msg::Event(EngineEvent::Order(paid.clone())));
+            r.message(Msg::Event(EngineEvent::Order(paid.clone())));
+            r.intents
+        };
+        assert_eq!(intents(CounterInfo::default()), vec![]);
+        let configured = CounterInfo {
+            printer: true,
+            auto_print: true,
+            drawer_kick: true,
+            ..CounterInfo::default()
+        };
+        assert_eq!(
+            intents(configured),
+            vec![Intent::Print(PrintJob::Paid {
+                out_trade_no: "A".into(),
+                receipt: true,
+                drawer: true,
+            })]
+        );
+        let drawer_only = CounterInfo {
+            auto_print: false,
+            ..configured
+        };
+        assert_eq!(
+            intents(drawer_only),
+            vec![Intent::Print(PrintJob::Paid {
+                out_trade_no: "A".into(),
+                receipt: false,
+                drawer: true,
+            })]
+        );
+    }
+
+    #[test]
     fn merge_keeps_the_later_status_and_the_code_url() {
         let t = t0();
         let open = OrderView {
