@@ -91,6 +91,38 @@ pub(super) fn check_printer(
     }
 }
 
+/// The counter's lines of [`super::Config::summary`]: the window, the customer display, the printer.
+pub(super) fn summary(c: &super::Config) -> String {
+    let mut s = String::new();
+    match c.window_start {
+        WindowStart::Normal => {}
+        WindowStart::Maximized => s.push_str("window: starts maximized\n"),
+        WindowStart::Fullscreen => s.push_str("window: starts full screen (F11 leaves it)\n"),
+    }
+    if let Some(d) = c.customer_display {
+        s.push_str(&format!("customer display: on monitor {}\n", d.monitor));
+    }
+    match &c.printer {
+        None => s.push_str("printer: none\n"),
+        Some(p) => s.push_str(&format!(
+            "printer: {} ({} mm){}{}\n",
+            p.target,
+            p.style.paper.mm(),
+            if p.auto_print {
+                ", prints each paid sale"
+            } else {
+                ", prints on request"
+            },
+            if p.drawer_kick.is_some() {
+                ", opens the drawer"
+            } else {
+                ""
+            }
+        )),
+    }
+    s
+}
+
 /// The commented sections for the configuration template.
 pub(super) const TEMPLATE: &str = r#"
 # The cashier window: "normal", "maximized" or "fullscreen" (F11 switches full screen at any time).
@@ -119,6 +151,11 @@ mod tests {
         .unwrap();
         assert_eq!(c.window_start, WindowStart::Fullscreen);
         assert_eq!(c.customer_display.unwrap().monitor, 1);
+        assert!(
+            c.summary()
+                .contains("printer: /tmp/x.bin (80 mm), prints each paid sale\n")
+        );
+        assert!(c.summary().contains("customer display: on monitor 1\n"));
         assert!(c.printer.unwrap().auto_print);
         let e = Config::parse(
             "[window]\nstart = \"big\"\n[customer_display]\nmonitor = 99\n[printer]\nkind = \"tcp\"\naddress = \"a b\"\n",

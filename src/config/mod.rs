@@ -149,6 +149,7 @@ impl Config {
             "payment window: {} minutes\n",
             self.payment_window.as_secs() / 60
         ));
+        s.push_str(&counter::summary(self));
         s
     }
 }
