@@ -34,5 +34,6 @@ pub mod paths;
 pub mod printer;
 pub mod sandbox;
 pub mod sandbox_defaults;
+pub mod sandbox_tls;
 pub mod ui;
 pub mod wxpay;

@@ -11,7 +11,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use eframe::egui::{self, Key};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use paydesk::app::window::{BoxFuture, HistoryRow, OrderDetail, StationInfo};
+use paydesk::app::window::{BoxFuture, OrderDetail, OrderSummary, StationInfo};
 use paydesk::clock::{Clock, ManualClock, SharedClock};
 use paydesk::engine::{Cart, CustomerAction, EngineEvent, OrderView};
 use paydesk::money::Fen;
@@ -61,7 +61,7 @@ impl Backend for NoEngine {
     fn simulate(&self, _: String, _: CustomerAction) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async { Err("no engine".to_owned()) })
     }
-    fn orders_for_day(&self, _: NaiveDate) -> BoxFuture<'_, Result<Vec<HistoryRow>, String>> {
+    fn orders_for_day(&self, _: NaiveDate) -> BoxFuture<'_, Result<Vec<OrderSummary>, String>> {
         Box::pin(async { Ok(Vec::new()) })
     }
     fn order_detail(&self, _: String) -> BoxFuture<'_, Result<OrderDetail, String>> {

@@ -8,8 +8,7 @@ use tokio::sync::broadcast;
 
 use super::AppHandle;
 use super::window::{
-    Backend, BoxFuture, CounterInfo, DetailEvent, DetailLine, HistoryRow, OrderDetail, PrintJob,
-    Printed, StationInfo,
+    Backend, BoxFuture, CounterInfo, OrderDetail, OrderSummary, PrintJob, Printed, StationInfo,
 };
 use crate::config::Language;
 use crate::engine::{Cart, CustomerAction, EngineError, EngineEvent, OrderView};
@@ -67,60 +66,22 @@ impl Backend for AppHandle {
         })
     }
 
-    fn orders_for_day(&self, day: NaiveDate) -> BoxFuture<'_, Result<Vec<HistoryRow>, String>> {
+    fn orders_for_day(&self, day: NaiveDate) -> BoxFuture<'_, Result<Vec<OrderSummary>, String>> {
         let start = self.config().day_start_hour;
         Box::pin(async move {
-            let orders = self
-                .engine()
+            self.engine()
                 .orders_for_day(day, start)
                 .await
-                .map_err(view_error)?;
-            Ok(orders
-                .into_iter()
-                .map(|o| HistoryRow {
-                    out_trade_no: o.out_trade_no,
-                    created_at: o.created_at,
-                    total: o.total,
-                    status: o.status,
-                    transaction_id: o.transaction_id,
-                    cashier: o.cashier,
-                })
-                .collect())
+                .map_err(view_error)
         })
     }
 
     fn order_detail(&self, out_trade_no: String) -> BoxFuture<'_, Result<OrderDetail, String>> {
         Box::pin(async move {
-            let detail = self
-                .engine()
+            self.engine()
                 .order_detail(&out_trade_no)
                 .await
-                .map_err(view_error)?;
-            Ok(OrderDetail {
-                lines: detail
-                    .lines
-                    .into_iter()
-                    .map(|l| DetailLine {
-                        name: l.name,
-                        unit_price: l.unit_price,
-                        qty: l.qty,
-                        line_total: l.line_total,
-                    })
-                    .collect(),
-                events: detail
-                    .events
-                    .into_iter()
-                    .map(|e| DetailEvent {
-                        at: e.at,
-                        kind: e.kind,
-                        detail: [e.outcome, e.detail]
-                            .into_iter()
-                            .filter(|s| !s.is_empty())
-                            .collect::<Vec<_>>()
-                            .join(" · "),
-                    })
-                    .collect(),
-            })
+                .map_err(view_error)
         })
     }
 

@@ -10,12 +10,14 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use tokio::sync::broadcast;
 
 pub use crate::config::WindowStart;
-pub use crate::engine::{Cart, CartLine, CustomerAction, EngineEvent, OrderStatus, OrderView};
-use crate::money::Fen;
+pub use crate::engine::{
+    Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderStatus,
+    OrderSummary, OrderView,
+};
 
 /// A boxed future, so the interface can be used as `dyn Backend`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -32,41 +34,6 @@ pub struct StationInfo {
     /// The hour (local time) at which a business day starts, for history and export.
     pub day_start_hour: u8,
     pub sandbox: bool,
-}
-
-/// One order in the history list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryRow {
-    pub out_trade_no: String,
-    pub created_at: DateTime<Utc>,
-    pub total: Fen,
-    pub status: OrderStatus,
-    pub transaction_id: Option<String>,
-    pub cashier: String,
-}
-
-/// One line of a stored order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DetailLine {
-    pub name: String,
-    pub unit_price: Fen,
-    pub qty: u32,
-    pub line_total: Fen,
-}
-
-/// One entry of an order's event history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DetailEvent {
-    pub at: DateTime<Utc>,
-    pub kind: String,
-    pub detail: String,
-}
-
-/// An order's lines and history.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct OrderDetail {
-    pub lines: Vec<DetailLine>,
-    pub events: Vec<DetailEvent>,
 }
 
 /// The counter's windows and hardware as configured.
@@ -119,7 +86,7 @@ pub trait Backend: Send + Sync + 'static {
         action: CustomerAction,
     ) -> BoxFuture<'_, Result<(), String>>;
     /// The orders of one business day, oldest first.
-    fn orders_for_day(&self, day: NaiveDate) -> BoxFuture<'_, Result<Vec<HistoryRow>, String>>;
+    fn orders_for_day(&self, day: NaiveDate) -> BoxFuture<'_, Result<Vec<OrderSummary>, String>>;
     fn order_detail(&self, out_trade_no: String) -> BoxFuture<'_, Result<OrderDetail, String>>;
     /// Write the day's CSV to `path`; the number of rows written.
     fn export_day(&self, day: NaiveDate, path: PathBuf) -> BoxFuture<'_, Result<usize, String>>;

@@ -104,6 +104,17 @@ pub struct EventView {
     pub detail: String,
 }
 
+impl EventView {
+    /// The outcome and the detail as one line (`open -> paid · trade_state=SUCCESS`); empty if both are.
+    pub fn text(&self) -> String {
+        [self.outcome.as_str(), self.detail.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
 /// An order's lines and history.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OrderDetail {

@@ -15,7 +15,7 @@ use tokio::runtime::Handle;
 use tokio::sync::broadcast;
 
 use super::i18n::Lang;
-use crate::app::window::{Backend, HistoryRow, OrderDetail, PrintJob, Printed};
+use crate::app::window::{Backend, OrderDetail, OrderSummary, PrintJob, Printed};
 use crate::app::window::{Cart, CustomerAction, EngineEvent, OrderView};
 
 /// Something the cashier asked for that runs off the UI thread.
@@ -41,7 +41,7 @@ pub(crate) enum Msg {
     Event(EngineEvent),
     CancelDone(String, Result<(), String>),
     SimulateDone(Result<(), String>),
-    History(NaiveDate, Result<Vec<HistoryRow>, String>),
+    History(NaiveDate, Result<Vec<OrderSummary>, String>),
     Detail(String, Result<OrderDetail, String>),
     Exported(Result<(usize, PathBuf), String>),
     ExportCancelled,

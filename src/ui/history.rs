@@ -11,7 +11,7 @@ use super::i18n::Lang;
 use super::screens::ScreenCtx;
 use super::state::HistoryState;
 use super::theme::{colour, size, space, status_colour};
-use crate::app::window::HistoryRow;
+use crate::app::window::OrderSummary;
 use crate::money::Fen;
 
 /// A typed day (`2026-05-20`) and whether it failed to parse.
@@ -29,7 +29,7 @@ impl DayField {
 }
 
 /// The orders that brought money in, and their sum (paid, and paid after cancel; refunded ones are out).
-pub fn paid_total(rows: &[HistoryRow]) -> (usize, Option<Fen>) {
+pub fn paid_total(rows: &[OrderSummary]) -> (usize, Option<Fen>) {
     let paid: Vec<Fen> = rows
         .iter()
         .filter(|r| r.status.is_paid())
@@ -177,7 +177,7 @@ fn order_list(
     ui: &mut egui::Ui,
     lang: Lang,
     h: &HistoryState,
-    rows: &[HistoryRow],
+    rows: &[OrderSummary],
     out: &mut Vec<UiCommand>,
 ) {
     let t = lang.t();
@@ -247,9 +247,10 @@ fn draw_detail(ui: &mut egui::Ui, lang: Lang, h: &HistoryState) {
                     ))
                     .strong(),
                 );
-                if !e.detail.is_empty() {
+                let text = e.text();
+                if !text.is_empty() {
                     ui.add(
-                        egui::Label::new(RichText::new(&e.detail).size(14.0).color(colour::MUTED))
+                        egui::Label::new(RichText::new(text).size(14.0).color(colour::MUTED))
                             .wrap(),
                     );
                 }

@@ -362,15 +362,7 @@ impl Reducer<'_> {
         let follow = !same || matches!(ui.screen, Screen::Payment | Screen::Paid);
         let p = match ui.payment.as_mut() {
             Some(p) if same => p,
-            _ => ui.payment.insert(PaymentState {
-                order: order.clone(),
-                qr: None,
-                qr_error: None,
-                confirm_cancel: false,
-                cancel_sent: false,
-                error: None,
-                paid_shown_at: None,
-            }),
+            _ => ui.payment.insert(PaymentState::new(order.clone())),
         };
         p.order = order;
         let wanted = p.order.code_url.as_deref();

@@ -54,15 +54,7 @@ mod tests {
         };
         let state = UiState {
             screen,
-            payment: Some(PaymentState {
-                order,
-                qr: None,
-                qr_error: None,
-                confirm_cancel: false,
-                cancel_sent: false,
-                error: None,
-                paid_shown_at: None,
-            }),
+            payment: Some(PaymentState::new(order)),
             ..UiState::default()
         };
         (state, now)

@@ -18,7 +18,7 @@ use super::printing::PrintState;
 use super::qr::QrView;
 use super::sale::SaleForm;
 use crate::app::window::{Cart, CartLine, OrderView};
-use crate::app::window::{HistoryRow, OrderDetail};
+use crate::app::window::{OrderDetail, OrderSummary};
 use crate::money::Fen;
 
 /// How long the paid view stays before the window goes back to a new sale by itself.
@@ -146,12 +146,27 @@ pub struct PaymentState {
     pub paid_shown_at: Option<DateTime<Utc>>,
 }
 
+impl PaymentState {
+    /// A payment screen for `order`, before its QR is drawn and before the cashier did anything.
+    pub fn new(order: OrderView) -> PaymentState {
+        PaymentState {
+            order,
+            qr: None,
+            qr_error: None,
+            confirm_cancel: false,
+            cancel_sent: false,
+            error: None,
+            paid_shown_at: None,
+        }
+    }
+}
+
 /// The history screen.
 #[derive(Default)]
 pub struct HistoryState {
     pub day: Option<NaiveDate>,
     pub loading: bool,
-    pub rows: Option<Result<Vec<HistoryRow>, String>>,
+    pub rows: Option<Result<Vec<OrderSummary>, String>>,
     pub selected: Option<String>,
     pub detail: Option<Result<OrderDetail, String>>,
 }

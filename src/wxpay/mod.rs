@@ -11,6 +11,7 @@
 //! uses this module for every message it reads or writes).
 
 pub mod api;
+pub mod cert;
 pub mod client;
 pub mod envelope;
 pub mod error;
