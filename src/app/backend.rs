@@ -7,7 +7,9 @@ use chrono::NaiveDate;
 use tokio::sync::broadcast;
 
 use super::AppHandle;
-use super::window::{Backend, BoxFuture, OrderDetail, OrderSummary, StationInfo};
+use super::window::{
+    Backend, BoxFuture, CounterInfo, OrderDetail, OrderSummary, PrintJob, Printed, StationInfo,
+};
 use crate::config::Language;
 use crate::engine::{Cart, CustomerAction, EngineError, EngineEvent, OrderView};
 
@@ -91,5 +93,20 @@ impl Backend for AppHandle {
                 .await
                 .map_err(view_error)
         })
+    }
+
+    fn counter(&self) -> CounterInfo {
+        let c = self.config();
+        CounterInfo {
+            window_start: c.window_start,
+            customer_display: c.customer_display.map(|d| d.monitor),
+            printer: c.printer.is_some(),
+            auto_print: c.printer.as_ref().is_some_and(|p| p.auto_print),
+            drawer_kick: c.printer.as_ref().is_some_and(|p| p.drawer_kick.is_some()),
+        }
+    }
+
+    fn print(&self, job: PrintJob) -> BoxFuture<'_, Result<Printed, String>> {
+        Box::pin(self.print_job(job))
     }
 }

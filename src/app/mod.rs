@@ -12,6 +12,7 @@
 //! payments (the engine), drawing (the UI).
 
 pub mod backend;
+mod printing;
 pub mod sandbox;
 pub mod window;
 

@@ -13,6 +13,7 @@ use std::pin::Pin;
 use chrono::NaiveDate;
 use tokio::sync::broadcast;
 
+pub use crate::config::WindowStart;
 pub use crate::engine::{
     Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderStatus,
     OrderSummary, OrderView,
@@ -35,6 +36,41 @@ pub struct StationInfo {
     pub sandbox: bool,
 }
 
+/// The counter's windows and hardware as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CounterInfo {
+    pub window_start: WindowStart,
+    /// `Some(monitor)`: open the customer display on that monitor.
+    pub customer_display: Option<usize>,
+    /// A receipt printer is configured.
+    pub printer: bool,
+    /// Print the receipt as soon as a sale is paid.
+    pub auto_print: bool,
+    /// Open the cash drawer when a sale is paid.
+    pub drawer_kick: bool,
+}
+
+/// Something to print, always about one order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrintJob {
+    /// A paid order: open the drawer first when `drawer`, then print its receipt when `receipt`
+    /// (one job, so a printer that takes one client at a time gets both).
+    Paid {
+        out_trade_no: String,
+        receipt: bool,
+        drawer: bool,
+    },
+    /// The payment QR of an open order on paper, with the amount and when it expires.
+    PaymentSlip { out_trade_no: String },
+}
+
+/// What the printer said about a job it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Printed {
+    /// The roll is nearly used up.
+    pub paper_low: bool,
+}
+
 /// The engine and the ledger as the window uses them.
 pub trait Backend: Send + Sync + 'static {
     fn info(&self) -> StationInfo;
@@ -54,4 +90,15 @@ pub trait Backend: Send + Sync + 'static {
     fn order_detail(&self, out_trade_no: String) -> BoxFuture<'_, Result<OrderDetail, String>>;
     /// Write the day's CSV to `path`; the number of rows written.
     fn export_day(&self, day: NaiveDate, path: PathBuf) -> BoxFuture<'_, Result<usize, String>>;
+    /// The counter's windows and hardware; by default a plain window and no printer.
+    fn counter(&self) -> CounterInfo {
+        CounterInfo::default()
+    }
+    /// Print `job` on the configured printer; the error says what to check.
+    fn print(&self, job: PrintJob) -> BoxFuture<'_, Result<Printed, String>> {
+        let _ = job;
+        Box::pin(async {
+            Err("no printer is configured ([printer] in the configuration file)".into())
+        })
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::counter;
 use super::{Config, ConfigError, Language, MerchantConfig, NotifyConfig, Problem, Store};
 use crate::wxpay::{ApiKey, SignType};
 
@@ -25,6 +26,16 @@ pub(super) fn from_raw(raw: Raw, text: &str) -> Result<Config, ConfigError> {
         &mut check,
     );
     let sandbox_listen = check_sandbox(raw.sandbox.unwrap_or_default(), &mut check);
+    let mut counter_problems = Vec::new();
+    let window_start = counter::check_window(raw.window.unwrap_or_default(), &mut counter_problems);
+    let customer_display = counter::check_customer_display(
+        raw.customer_display.unwrap_or_default(),
+        &mut counter_problems,
+    );
+    let printer = counter::check_printer(raw.printer, &mut counter_problems);
+    for (section, key, message) in counter_problems {
+        check.bad(section, key, message);
+    }
     if !check.problems.is_empty() {
         return Err(ConfigError {
             problems: check.problems,
@@ -38,6 +49,9 @@ pub(super) fn from_raw(raw: Raw, text: &str) -> Result<Config, ConfigError> {
         notify,
         sandbox_listen,
         day_start_hour: payment.day_start_hour,
+        window_start,
+        customer_display,
+        printer,
     })
 }
 
@@ -369,6 +383,9 @@ pub(super) struct Raw {
     merchant: Option<RawMerchant>,
     notify: Option<RawNotify>,
     sandbox: Option<RawSandbox>,
+    window: Option<counter::RawWindow>,
+    customer_display: Option<counter::RawCustomerDisplay>,
+    printer: Option<crate::printer::PrinterSection>,
 }
 
 #[derive(Debug, Default, Deserialize)]

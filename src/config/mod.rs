@@ -14,6 +14,9 @@ use std::time::Duration;
 use crate::wxpay::{ApiKey, SignType};
 
 mod check;
+mod counter;
+
+pub use counter::{CustomerDisplay, WindowStart};
 
 use check::Raw;
 
@@ -31,6 +34,12 @@ pub struct Config {
     pub sandbox_listen: SocketAddr,
     /// Hour (0-23) at which a business day starts, for history and export.
     pub day_start_hour: u8,
+    /// `[window] start`: normal, maximized or full screen.
+    pub window_start: WindowStart,
+    /// `[customer_display]`: `Some` when enabled.
+    pub customer_display: Option<CustomerDisplay>,
+    /// `[printer]`: `None` when no printer is configured.
+    pub printer: Option<crate::printer::PrinterConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +152,7 @@ impl Config {
             "payment window: {} minutes\n",
             self.payment_window.as_secs() / 60
         ));
+        s.push_str(&counter::summary(self));
         s
     }
 }
@@ -197,8 +207,20 @@ fn line_at(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// The commented template `paydesk config init` writes.
-pub const TEMPLATE: &str = r#"# PayDesk configuration.
+/// The commented template `paydesk config init` writes: the core sections, the
+/// window and customer display, then the printer.
+pub static TEMPLATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    [
+        CORE_TEMPLATE,
+        counter::TEMPLATE,
+        "\n",
+        crate::printer::config::TEMPLATE,
+    ]
+    .concat()
+});
+
+/// The core sections of the template: store, payment, merchant, notifications, sandbox.
+const CORE_TEMPLATE: &str = r#"# PayDesk configuration.
 # Without a [merchant] section PayDesk runs in SANDBOX mode: a built-in test gateway, no real money.
 
 [store]
@@ -278,7 +300,7 @@ sign_type = "MD5"
 
     #[test]
     fn template_is_valid_sandbox() {
-        let c = Config::parse(TEMPLATE).unwrap();
+        let c = Config::parse(&TEMPLATE).unwrap();
         assert!(c.is_sandbox());
         assert_eq!(c.payment_window, Duration::from_secs(600));
         assert!(Config::sandbox_default().is_sandbox());

@@ -19,7 +19,7 @@ use super::i18n::Lang;
 use super::reduce::Reducer;
 use super::screens::{self, ScreenCtx};
 use super::state::{ExportState, Fields, HistoryState, Prefs, Screen, UiState};
-use crate::app::window::{Backend, StationInfo};
+use crate::app::window::{Backend, CounterInfo, StationInfo, WindowStart};
 use crate::app::window::{CartLine, OrderView};
 use crate::clock::SharedClock;
 
@@ -27,6 +27,7 @@ use crate::clock::SharedClock;
 pub struct PaydeskApp {
     prefs: Prefs,
     info: StationInfo,
+    counter: CounterInfo,
     clock: SharedClock,
     ctx: egui::Context,
     effects: Effects,
@@ -34,6 +35,8 @@ pub struct PaydeskApp {
     fields: Fields,
     /// Pushed by the screens while they draw, applied at the start of the next frame.
     commands: Vec<UiCommand>,
+    /// The customer-facing window, when configured.
+    customer: Option<super::customer::CustomerDisplay>,
     first_frame_logged: bool,
     started: std::time::Instant,
 }
@@ -49,16 +52,30 @@ impl PaydeskApp {
     ) -> PaydeskApp {
         super::theme::install(ctx);
         let info = backend.info();
+        let counter = backend.counter();
         let prefs = Prefs::load(storage, Lang::from_code(&info.language));
+        let customer = counter.customer_display.map(|monitor| {
+            let first = super::customer::CustomerView::of(
+                &UiState::default(),
+                &info.store_name,
+                prefs.lang,
+            );
+            super::customer::CustomerDisplay::new(monitor, clock.clone(), first)
+        });
         PaydeskApp {
             prefs,
             info,
+            counter,
             clock,
             ctx: ctx.clone(),
             effects: Effects::start(backend, rt, ctx.clone()),
-            state: UiState::default(),
+            state: UiState {
+                fullscreen: counter.window_start == WindowStart::Fullscreen,
+                ..UiState::default()
+            },
             fields: Fields::default(),
             commands: Vec::new(),
+            customer,
             first_frame_logged: false,
             started: std::time::Instant::now(),
         }
@@ -145,6 +162,7 @@ impl PaydeskApp {
             ui: &mut self.state,
             fields: &mut self.fields,
             info: &self.info,
+            counter: &self.counter,
             now: self.clock.now(),
             ctx: &self.ctx,
             intents: Vec::new(),
@@ -189,11 +207,23 @@ impl eframe::App for PaydeskApp {
             lang: self.prefs.lang,
             t: self.prefs.lang.t(),
             info: &self.info,
+            counter: &self.counter,
             now,
             today: crate::calendar::business_day(now, self.info.day_start_hour),
             state: &self.state,
         };
+        if ui.input(|i| i.key_pressed(egui::Key::F11)) {
+            self.commands.push(UiCommand::ToggleFullscreen);
+        }
         screens::draw(ui, &cx, &mut self.fields, &mut self.commands);
+        if let Some(c) = self.customer.as_mut() {
+            let view = super::customer::CustomerView::of(
+                &self.state,
+                &self.info.store_name,
+                self.prefs.lang,
+            );
+            c.show(ui.ctx(), view);
+        }
         if !self.commands.is_empty() {
             // What was asked for shows in the next frame, which applies it.
             ui.ctx().request_repaint();

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 
 use super::i18n::Lang;
 use super::state::Screen;
-use crate::app::window::{CartLine, CustomerAction};
+use crate::app::window::{CartLine, CustomerAction, PrintJob};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiCommand {
@@ -56,4 +56,10 @@ pub enum UiCommand {
     Export(NaiveDate),
     /// Export to a known file (no dialog).
     ExportTo(NaiveDate, PathBuf),
+
+    // ---- the counter ----
+    /// Print a receipt, a payment slip, or open the drawer.
+    Print(PrintJob),
+    /// F11: full screen on or off.
+    ToggleFullscreen,
 }

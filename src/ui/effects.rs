@@ -15,7 +15,7 @@ use tokio::runtime::Handle;
 use tokio::sync::broadcast;
 
 use super::i18n::Lang;
-use crate::app::window::{Backend, OrderDetail, OrderSummary};
+use crate::app::window::{Backend, OrderDetail, OrderSummary, PrintJob, Printed};
 use crate::app::window::{Cart, CustomerAction, EngineEvent, OrderView};
 
 /// Something the cashier asked for that runs off the UI thread.
@@ -30,6 +30,8 @@ pub enum Intent {
     ExportWithDialog(NaiveDate),
     /// Export to a known file (no dialog).
     ExportTo(NaiveDate, PathBuf),
+    /// Send a job to the printer.
+    Print(PrintJob),
 }
 
 /// A result or an event coming back to the UI thread.
@@ -43,6 +45,7 @@ pub(crate) enum Msg {
     Detail(String, Result<OrderDetail, String>),
     Exported(Result<(usize, PathBuf), String>),
     ExportCancelled,
+    Printed(Result<Printed, String>),
 }
 
 /// The runtime, the backend and the channel back to the window.
@@ -115,6 +118,11 @@ impl Effects {
                 self.rt.spawn(async move {
                     let r = backend.export_day(day, path.clone()).await;
                     reply(Msg::Exported(r.map(|n| (n, path))));
+                });
+            }
+            Intent::Print(job) => {
+                self.rt.spawn(async move {
+                    reply(Msg::Printed(backend.print(job).await));
                 });
             }
             Intent::ExportWithDialog(day) => {

@@ -151,6 +151,17 @@ pub(crate) fn draw_history(
                 });
                 ui.separator();
                 ui.vertical(|ui| {
+                    // Reprint the receipt of the selected order once it is paid.
+                    let paid = rows.iter().find(|r| {
+                        h.selected.as_deref() == Some(r.out_trade_no.as_str())
+                            && r.status == crate::app::window::OrderStatus::Paid
+                    });
+                    if let (true, Some(r)) = (cx.counter.printer, paid) {
+                        ui.horizontal(|ui| {
+                            super::printing::receipt_button(ui, lang, &r.out_trade_no, out);
+                            super::printing::status_line(ui, lang, &cx.state.print);
+                        });
+                    }
                     egui::ScrollArea::vertical()
                         .id_salt("history_detail")
                         .auto_shrink(false)

@@ -10,10 +10,13 @@
 
 pub mod app;
 pub mod command;
+pub mod customer;
 pub mod effects;
 pub mod history;
 pub mod i18n;
+pub mod layout;
 pub mod payment;
+pub mod printing;
 pub mod qr;
 mod reduce;
 mod repaint;
@@ -48,8 +51,15 @@ pub(crate) fn window_title(lang: Lang, store_name: &str) -> String {
 pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Result<(), String> {
     let info = backend.info();
     let title = window_title(Lang::from_code(&info.language), &info.store_name);
+    let mut viewport = eframe::egui::ViewportBuilder::default();
+    let start = backend.counter().window_start;
+    match start {
+        crate::app::window::WindowStart::Normal => {}
+        crate::app::window::WindowStart::Maximized => viewport = viewport.with_maximized(true),
+        crate::app::window::WindowStart::Fullscreen => viewport = viewport.with_fullscreen(true),
+    }
     let options = eframe::NativeOptions {
-        viewport: eframe::egui::ViewportBuilder::default()
+        viewport: viewport
             .with_title(title)
             .with_app_id("paydesk")
             .with_inner_size([1280.0, 800.0])
@@ -62,7 +72,9 @@ pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Re
         renderer: eframe::Renderer::Glow,
         // Dithering adds work to every pixel of every frame; flat colours do not need it.
         dithering: false,
-        persist_window: true,
+        // The saved size and position, unless the configuration asks for maximized or full screen: a
+        // restored window would override that.
+        persist_window: start == crate::app::window::WindowStart::Normal,
         ..Default::default()
     };
     let handle = rt.handle().clone();

@@ -45,18 +45,17 @@ pub(crate) fn draw(ui: &mut egui::Ui, cx: &ScreenCtx<'_>, out: &mut Vec<UiComman
         out.push(UiCommand::AskCancel);
     }
 
-    let avail = ui.available_size();
-    let info_width = (avail.x * 0.42).clamp(340.0, 560.0);
-    let qr_side = (avail.x - info_width - space::SECTION)
-        .min(avail.y - space::GAP)
-        .max(120.0);
+    let super::layout::PaymentLayout {
+        qr_side,
+        info_width,
+    } = super::layout::payment_layout(ui.available_size());
 
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.set_width(qr_side);
             qr_panel(ui, cx.t, p, qr_side);
         });
-        ui.add_space(space::SECTION);
+        ui.add_space(super::layout::GAP);
         ui.vertical(|ui| {
             ui.set_width(info_width);
             order_panel(ui, cx.t, p, cx.now);
@@ -66,6 +65,13 @@ pub(crate) fn draw(ui: &mut egui::Ui, cx: &ScreenCtx<'_>, out: &mut Vec<UiComman
                 final_buttons(ui, cx.t, status, out);
             } else {
                 open_buttons(ui, cx.t, p, cx.info.sandbox, out);
+            }
+            if cx.counter.printer {
+                ui.add_space(space::GAP);
+                if status.is_payable() && p.order.code_url.is_some() {
+                    super::printing::slip_button(ui, cx.lang, &p.order.out_trade_no, out);
+                }
+                super::printing::status_line(ui, cx.lang, &cx.state.print);
             }
         });
     });
@@ -294,6 +300,11 @@ pub(crate) fn draw_paid(ui: &mut egui::Ui, cx: &ScreenCtx<'_>, out: &mut Vec<UiC
             done = true;
         }
         ui.label(RichText::new(cx.lang.auto_return(left)).color(colour::MUTED));
+        if cx.counter.printer {
+            ui.add_space(space::GAP);
+            super::printing::receipt_button(ui, cx.lang, &p.order.out_trade_no, out);
+            super::printing::status_line(ui, cx.lang, &cx.state.print);
+        }
     });
     if done {
         out.push(UiCommand::NewSale);

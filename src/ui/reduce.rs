@@ -12,8 +12,8 @@ use super::command::UiCommand;
 use super::effects::{Intent, Msg};
 use super::qr::QrView;
 use super::state::{Fields, PAID_VIEW_SECONDS, PaymentState, Prefs, SaleState, Screen, UiState};
-use crate::app::window::StationInfo;
 use crate::app::window::{Cart, EngineEvent, OrderStatus, OrderView};
+use crate::app::window::{CounterInfo, PrintJob, StationInfo};
 use crate::money::Fen;
 
 /// One frame's writes: the state it may change, what it reads, and the intents it decides on.
@@ -22,6 +22,7 @@ pub(crate) struct Reducer<'a> {
     pub ui: &'a mut UiState,
     pub fields: &'a mut Fields,
     pub info: &'a StationInfo,
+    pub counter: &'a CounterInfo,
     pub now: DateTime<Utc>,
     /// For the QR texture of a new `code_url`.
     pub ctx: &'a egui::Context,
@@ -132,6 +133,12 @@ impl Reducer<'_> {
                 self.start_export();
                 self.intents.push(Intent::ExportTo(day, path));
             }
+            UiCommand::Print(job) => self.print(job),
+            UiCommand::ToggleFullscreen => {
+                self.ui.fullscreen = !self.ui.fullscreen;
+                self.ctx
+                    .send_viewport_cmd(egui::ViewportCommand::Fullscreen(self.ui.fullscreen));
+            }
         }
     }
 
@@ -201,6 +208,11 @@ impl Reducer<'_> {
             Err(Refusal::TooLarge) => sale.charge_error = Some(lang.t().total_too_large.into()),
             Err(Refusal::Zero) => sale.charge_error = Some(lang.t().total_is_zero.into()),
         }
+    }
+
+    fn print(&mut self, job: PrintJob) {
+        self.ui.print.busy += 1;
+        self.intents.push(Intent::Print(job));
     }
 
     /// Back to an empty sale.
@@ -293,6 +305,11 @@ impl Reducer<'_> {
                 self.ui.export.busy = false;
                 self.ui.export.cancelled = true;
             }
+            Msg::Printed(result) => {
+                let p = &mut self.ui.print;
+                p.busy = p.busy.saturating_sub(1);
+                p.last = Some(result);
+            }
         }
     }
 
@@ -361,9 +378,11 @@ impl Reducer<'_> {
         if p.order.status.is_final() {
             p.confirm_cancel = false;
         }
+        let mut just_paid = None;
         let to = if p.order.status == OrderStatus::Paid {
             if p.paid_shown_at.is_none() {
                 p.paid_shown_at = Some(self.now);
+                just_paid = Some(p.order.out_trade_no.clone());
             }
             Screen::Paid
         } else {
@@ -371,6 +390,18 @@ impl Reducer<'_> {
         };
         if follow {
             ui.screen = to;
+        }
+        // A sale just paid: the drawer and the receipt, as configured.
+        let c = self.counter;
+        if let Some(no) = just_paid
+            && c.printer
+            && (c.auto_print || c.drawer_kick)
+        {
+            self.print(PrintJob::Paid {
+                out_trade_no: no,
+                receipt: c.auto_print,
+                drawer: c.drawer_kick,
+            });
         }
     }
 }
@@ -443,6 +474,7 @@ mod tests {
             ui,
             fields,
             info: &info,
+            counter: &crate::app::window::CounterInfo::default(),
             now: t0(),
             ctx: &ctx,
             intents: Vec::new(),
@@ -459,6 +491,75 @@ mod tests {
             unit_price: Fen::new(fen).unwrap(),
             qty,
         }
+    }
+
+    #[test]
+    fn a_sale_paid_prints_and_opens_the_drawer_once_as_configured() {
+        let t = t0();
+        let open = OrderView {
+            out_trade_no: "A".into(),
+            total: Fen::new(100).unwrap(),
+            status: OrderStatus::Open,
+            code_url: Some("weixin://x".into()),
+            created_at: t,
+            expires_at: t + chrono::Duration::minutes(10),
+            transaction_id: None,
+            paid_at: None,
+            notice: None,
+        };
+        let paid = OrderView {
+            status: OrderStatus::Paid,
+            ..open.clone()
+        };
+        let intents = |counter: CounterInfo| {
+            let ctx = egui::Context::default();
+            let (mut prefs, mut ui, mut fields) =
+                (Prefs::default(), UiState::default(), Fields::default());
+            ui.sale.charging = true;
+            let info = info();
+            let mut r = Reducer {
+                prefs: &mut prefs,
+                ui: &mut ui,
+                fields: &mut fields,
+                info: &info,
+                counter: &counter,
+                now: t,
+                ctx: &ctx,
+                intents: Vec::new(),
+            };
+            r.message(Msg::Charged(Ok(open.clone())));
+            // Paid, then the same news again (notification and query both report it).
+            r.message(Msg::Event(EngineEvent::Order(paid.clone())));
+            r.message(Msg::Event(EngineEvent::Order(paid.clone())));
+            r.intents
+        };
+        assert_eq!(intents(CounterInfo::default()), vec![]);
+        let configured = CounterInfo {
+            printer: true,
+            auto_print: true,
+            drawer_kick: true,
+            ..CounterInfo::default()
+        };
+        assert_eq!(
+            intents(configured),
+            vec![Intent::Print(PrintJob::Paid {
+                out_trade_no: "A".into(),
+                receipt: true,
+                drawer: true,
+            })]
+        );
+        let drawer_only = CounterInfo {
+            auto_print: false,
+            ..configured
+        };
+        assert_eq!(
+            intents(drawer_only),
+            vec![Intent::Print(PrintJob::Paid {
+                out_trade_no: "A".into(),
+                receipt: false,
+                drawer: true,
+            })]
+        );
     }
 
     #[test]

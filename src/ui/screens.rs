@@ -12,13 +12,14 @@ use super::i18n::{Lang, Texts};
 use super::state::{Fields, Screen, UiState};
 use super::theme::{colour, size};
 use super::{history, payment, sale};
-use crate::app::window::StationInfo;
+use crate::app::window::{CounterInfo, StationInfo};
 
 /// What every screen reads this frame.
 pub(crate) struct ScreenCtx<'a> {
     pub lang: Lang,
     pub t: &'static Texts,
     pub info: &'a StationInfo,
+    pub counter: &'a CounterInfo,
     pub now: DateTime<Utc>,
     /// The business day running now.
     pub today: NaiveDate,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::history::DayField;
 use super::i18n::Lang;
+use super::printing::PrintState;
 use super::qr::QrView;
 use super::sale::SaleForm;
 use crate::app::window::{Cart, CartLine, OrderView};
@@ -77,6 +78,10 @@ pub struct UiState {
     pub(crate) alerts: Vec<OrderView>,
     /// Problems reported by the engine that are not tied to the order on screen.
     pub(crate) errors: Vec<String>,
+    /// The printer's last answer.
+    pub(crate) print: PrintState,
+    /// Full screen, as last asked for (F11 or the configuration).
+    pub(crate) fullscreen: bool,
 }
 
 impl Default for UiState {
@@ -89,6 +94,8 @@ impl Default for UiState {
             export: ExportState::default(),
             alerts: Vec::new(),
             errors: Vec::new(),
+            print: PrintState::default(),
+            fullscreen: false,
         }
     }
 }

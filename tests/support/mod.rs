@@ -6,6 +6,7 @@
 //! * [`receiver`]: a merchant's notification endpoint that records what it receives.
 //! * [`http`]: raw requests (signed XML, wrong methods, broken bodies) to a gateway or a listener.
 //! * [`engine`]: engine settings against a test sandbox (fast timing), a second handle on its ledger.
+//! * [`escpos`]: a fake network printer that captures jobs, and a decoder for them.
 //! * [`builders`]: the sandbox's merchant, a valid unifiedorder (typed and as raw fields).
 //! * here: waiting for a condition, a temporary data directory, fixed instants and field sets.
 //!
@@ -14,6 +15,7 @@
 
 pub mod builders;
 pub mod engine;
+pub mod escpos;
 pub mod http;
 pub mod oracle;
 pub mod receiver;
