@@ -403,3 +403,66 @@ async fn wrong_key_stops_at_once_with_advice() {
     assert_eq!(orders[0].status, OrderStatus::Failed);
     engine.shutdown().await;
 }
+
+/// A "gateway" that accepts every connection and drops it at once, counting them: each query attempt of the
+/// engine is one connection (queries are single attempts).
+async fn dropping_gateway() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", tcp.local_addr().unwrap());
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = tcp.accept().await {
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test]
+async fn unreachable_gateway_at_start_up_is_queried_with_back_off() {
+    const ORDERS: usize = 5;
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    // Orders left open by a PayDesk that stopped (a power cut).
+    let engine = Engine::start(settings(dir.path(), &sb)).await.unwrap();
+    let mut nos = Vec::new();
+    for _ in 0..ORDERS {
+        nos.push(engine.charge(cart()).await.unwrap().out_trade_no);
+    }
+    engine.shutdown().await;
+
+    // Restart with the router still down: every query fails at once.
+    let (url, attempts) = dropping_gateway().await;
+    let mut s = support::engine::engine_settings(dir.path(), &url);
+    s.timing = paydesk::engine::Timing::live();
+    let engine = Engine::start(s).await.unwrap();
+    let ledger = support::engine::ledger(dir.path());
+    let history = |l: &paydesk::ledger::Ledger| -> usize {
+        nos.iter().map(|n| l.events(n).unwrap().len()).sum()
+    };
+    // Every order has had its first query...
+    support::eventually("a first query per order", || {
+        attempts.load(std::sync::atomic::Ordering::SeqCst) >= ORDERS
+    })
+    .await;
+    let before = history(&ledger);
+    // ...and over the next three seconds, with live timing, each is asked again at most once or twice (the
+    // back-off starts at twice the 2 s poll interval). Without a back-off this is thousands: each order
+    // spins through failing queries with no delay. The bound is generous on purpose: it tells a back-off
+    // from a spin, not one back-off schedule from another.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let n = attempts.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        n <= ORDERS * 3,
+        "{n} query attempts for {ORDERS} orders in 3 s: the start-up reconciliation does not back off"
+    );
+    // The history records the failure once, not once per attempt.
+    let grown = history(&ledger) - before;
+    assert!(
+        grown <= ORDERS,
+        "the orders' history grew by {grown} lines in 3 s"
+    );
+    engine.shutdown().await;
+}

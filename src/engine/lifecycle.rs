@@ -44,7 +44,9 @@ pub(super) async fn watch(inner: Arc<Inner>, no: String, wake: Arc<Notify>, mut 
         }
 
         // Wait for the next query: sooner if woken (notification, cancel, simulated payment).
-        let delay = if abandoned {
+        // An abandoned order is queried at once, but only the first time: while the gateway keeps failing
+        // (a router still down after a power cut) it backs off like any other, instead of spinning.
+        let delay = if abandoned && failures == 0 {
             Duration::ZERO
         } else if first {
             timing.first_query_after
