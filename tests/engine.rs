@@ -404,6 +404,74 @@ async fn wrong_key_stops_at_once_with_advice() {
     engine.shutdown().await;
 }
 
+/// A signed notification for `no` (the oracle signs it), as a whole HTTP/1.1 request to the listener.
+fn notification_request(addr: std::net::SocketAddr, no: &str, total: &str) -> Vec<u8> {
+    let mut p: paydesk::wxpay::Params = [
+        ("return_code", "SUCCESS"),
+        ("result_code", "SUCCESS"),
+        ("appid", paydesk::sandbox_defaults::APPID),
+        ("mch_id", paydesk::sandbox_defaults::MCH_ID),
+        ("nonce_str", "drain0001"),
+        ("out_trade_no", no),
+        ("transaction_id", "4200000000000000000000000077"),
+        ("total_fee", total),
+        ("cash_fee", total),
+        ("fee_type", "CNY"),
+        ("trade_type", "NATIVE"),
+        ("time_end", "20261127120000"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    support::oracle::sign_fields(&mut p, sandbox_merchant().key.expose(), true);
+    let body = xml::encode(&p).unwrap();
+    format!(
+        "POST /wxpay/notify HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+// Current-thread runtime: the two notifications are sent with blocking calls, so nothing in the engine runs
+// between their arrival and the call to shutdown; they are "already received" (in the listener's queue).
+#[tokio::test(flavor = "current_thread")]
+async fn shutdown_answers_the_notifications_already_received() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let mut s = settings(dir.path(), &sb);
+    s.timing.first_query_after = Duration::from_secs(3600);
+    s.timing.poll_interval = Duration::from_secs(3600);
+    let engine = Engine::start(s).await.unwrap();
+    let v = engine.charge(cart()).await.unwrap();
+    let addr = engine.listener_addr().unwrap();
+    // The genuine notification and WeChat's duplicate of it, arriving together just as PayDesk stops.
+    let mut conns: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            c.write_all(&notification_request(addr, &v.out_trade_no, "1250"))
+                .unwrap();
+            c
+        })
+        .collect();
+    engine.shutdown().await;
+    for c in &mut conns {
+        c.set_read_timeout(Some(WAIT)).unwrap();
+        let mut reply = String::new();
+        let _ = c.read_to_string(&mut reply);
+        assert!(
+            reply.starts_with("HTTP/1.1 200") && reply.contains("<return_code><![CDATA[SUCCESS]]>"),
+            "a notification received before shutdown was not answered: {reply:?}"
+        );
+    }
+    let o = support::engine::ledger(dir.path())
+        .order(&v.out_trade_no)
+        .unwrap()
+        .unwrap();
+    assert_eq!(o.status, OrderStatus::Paid);
+}
+
 /// A "gateway" that accepts every connection and drops it at once, counting them: each query attempt of the
 /// engine is one connection (queries are single attempts).
 async fn dropping_gateway() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
