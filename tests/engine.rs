@@ -102,18 +102,23 @@ async fn charge_shows_a_code_and_the_notification_confirms_payment() {
     let gw = sb.order(&v.out_trade_no).unwrap();
     assert_eq!(paid.transaction_id, gw.transaction_id);
     assert_eq!(paid.total, gw.total_fee);
-    assert!(
-        gw.notify_acked,
-        "the listener acknowledged the notification"
-    );
-    // The UI was told.
-    let mut saw_paid = false;
-    while let Ok(ev) = events.try_recv() {
-        if let paydesk::engine::EngineEvent::Order(o) = ev {
-            saw_paid |= o.status == OrderStatus::Paid;
+    // The gateway records the acknowledgement once the listener's answer is back: wait for it.
+    support::eventually("the listener acknowledged the notification", || {
+        sb.order(&v.out_trade_no).unwrap().notify_acked
+    })
+    .await;
+    // The UI was told (the event may still be on its way: wait for it).
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(paydesk::engine::EngineEvent::Order(o)) = events.recv().await
+                && o.status == OrderStatus::Paid
+            {
+                return;
+            }
         }
-    }
-    assert!(saw_paid);
+    })
+    .await
+    .expect("an event saying the order is paid");
     assert!(engine.settle(WAIT).await);
     engine.shutdown().await;
 }
