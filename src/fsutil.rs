@@ -52,6 +52,16 @@ pub fn write_atomically(
     result
 }
 
+/// Create `dir` (and its missing parents) readable by the owner only (0700 on Unix), as the data directory
+/// holding the ledger and the logs should be. An existing directory is left as it is.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,12 @@
 //! Logs: `tracing` to a daily-rotated file in the data directory (`logs/paydesk.log.YYYY-MM-DD`, the last 14
-//! kept) and to stderr. `RUST_LOG` is respected (default: PayDesk's own info messages in the file, warnings on
+//! kept, each capped at [`DAILY_CAP`] bytes, the directory owner-only) and to stderr. `RUST_LOG` is respected (default: PayDesk's own info messages in the file, warnings on
 //! stderr). Payment steps are logged with their out_trade_no; the API key is never logged (its `Debug` is
 //! masked and no code formats it).
 
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, Utc};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
@@ -37,7 +40,7 @@ pub fn init(data_dir: Option<&Path>) -> LogGuard {
         return LogGuard { _file: None };
     };
     let dir = data_dir.join("logs");
-    let appender = std::fs::create_dir_all(&dir).ok().and_then(|_| {
+    let appender = crate::fsutil::create_private_dir(&dir).ok().and_then(|_| {
         tracing_appender::rolling::Builder::new()
             .rotation(tracing_appender::rolling::Rotation::DAILY)
             .filename_prefix("paydesk.log")
@@ -47,7 +50,8 @@ pub fn init(data_dir: Option<&Path>) -> LogGuard {
     });
     match appender {
         Some(appender) => {
-            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let (writer, guard) =
+                tracing_appender::non_blocking(Capped::new(appender, &dir, DAILY_CAP));
             let file = tracing_subscriber::fmt::layer()
                 .with_writer(writer)
                 .with_ansi(false)
@@ -63,5 +67,102 @@ pub fn init(data_dir: Option<&Path>) -> LogGuard {
             tracing::warn!(dir = %dir.display(), "cannot write log files there; logging to stderr only");
             LogGuard { _file: None }
         }
+    }
+}
+
+/// The most one day's log file grows to. A failure that repeats all day (a gateway down, a full disk) must
+/// not fill the disk that holds the ledger.
+pub const DAILY_CAP: u64 = 20 * 1024 * 1024;
+
+/// A writer that stops writing for the rest of the (UTC, as the file names) day once `cap` bytes were
+/// written, saying so once in the file.
+struct Capped<W> {
+    inner: W,
+    cap: u64,
+    day: NaiveDate,
+    written: u64,
+    noted: bool,
+}
+
+impl<W: Write> Capped<W> {
+    /// Count what today's file already holds (a restart the same day).
+    fn new(inner: W, dir: &Path, cap: u64) -> Capped<W> {
+        let day = Utc::now().date_naive();
+        let today: PathBuf = dir.join(format!("paydesk.log.{}", day.format("%Y-%m-%d")));
+        let written = std::fs::metadata(today).map(|m| m.len()).unwrap_or(0);
+        Capped::at(inner, cap, day, written)
+    }
+
+    fn at(inner: W, cap: u64, day: NaiveDate, written: u64) -> Capped<W> {
+        Capped {
+            inner,
+            cap,
+            day,
+            written,
+            noted: false,
+        }
+    }
+
+    fn write_on(&mut self, day: NaiveDate, buf: &[u8]) -> std::io::Result<usize> {
+        if day != self.day {
+            self.day = day;
+            self.written = 0;
+            self.noted = false;
+        }
+        if self.written + buf.len() as u64 > self.cap {
+            if !self.noted {
+                self.noted = true;
+                self.inner.write_all(
+                    b"-- log file full for today: further lines are dropped until tomorrow (stderr still has them)\n",
+                )?;
+            }
+            return Ok(buf.len());
+        }
+        self.inner.write_all(buf)?;
+        self.written += buf.len() as u64;
+        Ok(buf.len())
+    }
+}
+
+impl<W: Write> Write for Capped<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_on(Utc::now().date_naive(), buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_days_log_stops_at_its_cap_says_so_once_and_starts_again_the_next_day() {
+        let d1 = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let d2 = d1.succ_opt().unwrap();
+        let line = [b'x'; 30];
+        let mut w = Capped::at(Vec::new(), 100, d1, 0);
+        for _ in 0..1000 {
+            assert_eq!(w.write_on(d1, &line).unwrap(), 30);
+        }
+        let text = String::from_utf8(w.inner.clone()).unwrap();
+        assert_eq!(
+            text.matches('x').count(),
+            90,
+            "three lines fit under the cap"
+        );
+        assert_eq!(text.matches("log file full").count(), 1);
+        w.write_on(d2, &line).unwrap();
+        assert_eq!(w.inner.len(), text.len() + 30, "a new day starts empty");
+        // A restart the same day counts what the file already holds.
+        let mut w = Capped::at(Vec::new(), 100, d1, 90);
+        w.write_on(d1, &line).unwrap();
+        assert!(
+            String::from_utf8(w.inner)
+                .unwrap()
+                .contains("log file full")
+        );
     }
 }

@@ -87,3 +87,102 @@ async fn sandbox_mode_starts_the_embedded_sandbox_and_plays_the_customer() {
     assert_eq!(sandbox.refunds_of(&order.out_trade_no).len(), 1);
     app.shutdown().await;
 }
+
+/// Run the binary with its configuration file and data directory pinned (never the developer's own).
+fn paydesk(
+    config: &std::path::Path,
+    data_dir: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
+        .args(args)
+        .env("PAYDESK_CONFIG", config)
+        .env("PAYDESK_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_second_paydesk_on_the_same_data_directory_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config_file = dir.path().join("paydesk.toml");
+    std::fs::write(&config_file, "[sandbox]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    let config = Config::load(&config_file).unwrap();
+    let first = app::start_with(config.clone(), &data).await.unwrap();
+    let running = format!("PayDesk is already running (pid {})", std::process::id());
+
+    // A second engine in this process is refused...
+    match app::start_with(config.clone(), &data).await {
+        Ok(_) => panic!("a second engine started on the same data directory"),
+        Err(e) => assert!(e.to_string().contains(&running), "{e}"),
+    }
+    // ...and so is `paydesk charge` from another process, at once and non-zero, creating no order.
+    let out = tokio::task::spawn_blocking({
+        let (c, d) = (config_file.clone(), data.clone());
+        move || paydesk(&c, &d, &["charge", "--amount", "1.00"])
+    })
+    .await
+    .unwrap();
+    assert!(
+        !out.status.success(),
+        "a second charge ran beside the first"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&running), "{stderr}");
+    // Read-only commands work beside it.
+    for args in [&["orders"][..], &["export", "--date", "2026-11-27"][..]] {
+        let out = tokio::task::spawn_blocking({
+            let (c, d) = (config_file.clone(), data.clone());
+            move || paydesk(&c, &d, args)
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // Once the first one stops, the ledger is free again.
+    first.shutdown().await;
+    let again = app::start_with(config, &data).await.unwrap();
+    again.shutdown().await;
+}
+
+/// A live configuration (a gateway on loopback that nothing answers), owner-only as a file with a key must be.
+fn live_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let file = dir.join("live.toml");
+    std::fs::write(
+        &file,
+        "[merchant]\nappid = \"wx0123456789abcdef\"\nmch_id = \"1900000109\"\n\
+         key = \"0123456789abcdef0123456789abcdef\"\ngateway = \"http://127.0.0.1:9\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    file
+}
+
+#[test]
+fn live_charge_without_wait_is_refused_before_any_order_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = paydesk(
+        &live_config(dir.path()),
+        &data,
+        &["charge", "--amount", "1.00"],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--wait"), "{stderr}");
+    assert!(
+        !data.join("ledger.sqlite3").exists(),
+        "an order was started"
+    );
+}

@@ -102,18 +102,23 @@ async fn charge_shows_a_code_and_the_notification_confirms_payment() {
     let gw = sb.order(&v.out_trade_no).unwrap();
     assert_eq!(paid.transaction_id, gw.transaction_id);
     assert_eq!(paid.total, gw.total_fee);
-    assert!(
-        gw.notify_acked,
-        "the listener acknowledged the notification"
-    );
-    // The UI was told.
-    let mut saw_paid = false;
-    while let Ok(ev) = events.try_recv() {
-        if let paydesk::engine::EngineEvent::Order(o) = ev {
-            saw_paid |= o.status == OrderStatus::Paid;
+    // The gateway records the acknowledgement once the listener's answer is back: wait for it.
+    support::eventually("the listener acknowledged the notification", || {
+        sb.order(&v.out_trade_no).unwrap().notify_acked
+    })
+    .await;
+    // The UI was told (the event may still be on its way: wait for it).
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(paydesk::engine::EngineEvent::Order(o)) = events.recv().await
+                && o.status == OrderStatus::Paid
+            {
+                return;
+            }
         }
-    }
-    assert!(saw_paid);
+    })
+    .await
+    .expect("an event saying the order is paid");
     assert!(engine.settle(WAIT).await);
     engine.shutdown().await;
 }
@@ -680,6 +685,137 @@ async fn an_unreachable_gateway_at_start_up_is_not_queried_in_a_loop() {
             .unwrap()
             .status
             .is_final()
+    );
+    engine.shutdown().await;
+}
+
+/// A signed notification for `no` (the oracle signs it), as a whole HTTP/1.1 request to the listener.
+fn notification_request(addr: std::net::SocketAddr, no: &str, total: &str) -> Vec<u8> {
+    let mut p: paydesk::wxpay::Params = [
+        ("return_code", "SUCCESS"),
+        ("result_code", "SUCCESS"),
+        ("appid", paydesk::sandbox_defaults::APPID),
+        ("mch_id", paydesk::sandbox_defaults::MCH_ID),
+        ("nonce_str", "drain0001"),
+        ("out_trade_no", no),
+        ("transaction_id", "4200000000000000000000000077"),
+        ("total_fee", total),
+        ("cash_fee", total),
+        ("fee_type", "CNY"),
+        ("trade_type", "NATIVE"),
+        ("time_end", "20261127120000"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    support::oracle::sign_fields(&mut p, sandbox_merchant().key.expose(), true);
+    let body = xml::encode(&p).unwrap();
+    format!(
+        "POST /wxpay/notify HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+// Current-thread runtime: the two notifications are sent with blocking calls, so nothing in the engine runs
+// between their arrival and the call to shutdown; they are "already received" (in the listener's queue).
+#[tokio::test(flavor = "current_thread")]
+async fn shutdown_answers_the_notifications_already_received() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let mut s = settings(dir.path(), &sb);
+    s.timing.first_query_after = Duration::from_secs(3600);
+    s.timing.poll_interval = Duration::from_secs(3600);
+    let engine = Engine::start(s).await.unwrap();
+    let v = engine.charge(cart()).await.unwrap();
+    let addr = engine.listener_addr().unwrap();
+    // The genuine notification and WeChat's duplicate of it, arriving together just as PayDesk stops.
+    let mut conns: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            c.write_all(&notification_request(addr, &v.out_trade_no, "1250"))
+                .unwrap();
+            c
+        })
+        .collect();
+    engine.shutdown().await;
+    for c in &mut conns {
+        c.set_read_timeout(Some(WAIT)).unwrap();
+        let mut reply = String::new();
+        let _ = c.read_to_string(&mut reply);
+        assert!(
+            reply.starts_with("HTTP/1.1 200") && reply.contains("<return_code><![CDATA[SUCCESS]]>"),
+            "a notification received before shutdown was not answered: {reply:?}"
+        );
+    }
+    let o = support::engine::ledger(dir.path())
+        .order(&v.out_trade_no)
+        .unwrap()
+        .unwrap();
+    assert_eq!(o.status, OrderStatus::Paid);
+}
+
+/// A "gateway" that accepts every connection and drops it at once, counting them: each query attempt of the
+/// engine is one connection (queries are single attempts).
+async fn dropping_gateway() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", tcp.local_addr().unwrap());
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = tcp.accept().await {
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test]
+async fn unreachable_gateway_at_start_up_is_queried_with_back_off() {
+    const ORDERS: usize = 5;
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    // Orders left open by a PayDesk that stopped (a power cut).
+    let engine = Engine::start(settings(dir.path(), &sb)).await.unwrap();
+    let mut nos = Vec::new();
+    for _ in 0..ORDERS {
+        nos.push(engine.charge(cart()).await.unwrap().out_trade_no);
+    }
+    engine.shutdown().await;
+
+    // Restart with the router still down: every query fails at once.
+    let (url, attempts) = dropping_gateway().await;
+    let mut s = support::engine::engine_settings(dir.path(), &url);
+    s.timing = paydesk::engine::Timing::live();
+    let engine = Engine::start(s).await.unwrap();
+    let ledger = support::engine::ledger(dir.path());
+    let history = |l: &paydesk::ledger::Ledger| -> usize {
+        nos.iter().map(|n| l.events(n).unwrap().len()).sum()
+    };
+    // Every order has had its first query...
+    support::eventually("a first query per order", || {
+        attempts.load(std::sync::atomic::Ordering::SeqCst) >= ORDERS
+    })
+    .await;
+    let before = history(&ledger);
+    // ...and over the next three seconds, with live timing, each is asked again at most once or twice (the
+    // back-off starts at twice the 2 s poll interval). Without a back-off this is thousands: each order
+    // spins through failing queries with no delay. The bound is generous on purpose: it tells a back-off
+    // from a spin, not one back-off schedule from another.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let n = attempts.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        n <= ORDERS * 3,
+        "{n} query attempts for {ORDERS} orders in 3 s: the start-up reconciliation does not back off"
+    );
+    // The history records the failure once, not once per attempt.
+    let grown = history(&ledger) - before;
+    assert!(
+        grown <= ORDERS,
+        "the orders' history grew by {grown} lines in 3 s"
     );
     engine.shutdown().await;
 }

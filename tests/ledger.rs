@@ -1325,6 +1325,13 @@ fn durability_child_writer() {
     };
     let ledger = Ledger::open(Path::new(&path)).unwrap();
     let mut out = std::io::stdout().lock();
+    // What the claim rests on: without WAL and synchronous=FULL a commit could be lost and this test would
+    // still pass on a machine that does not lose power.
+    let (mode, sync) = ledger.durability().unwrap();
+    {
+        use std::io::Write;
+        writeln!(out, "pragmas journal_mode={mode} synchronous={sync}").unwrap();
+    }
     for k in 0.. {
         let otn = format!("K{k:06}");
         let o = order(&otn);
@@ -1369,8 +1376,12 @@ fn committed_orders_survive_sigkill() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut reported = Vec::new();
+    let mut pragmas = None;
     for l in BufReader::new(stdout).lines() {
         let l = l.unwrap();
+        if let Some(p) = l.strip_prefix("pragmas ") {
+            pragmas = Some(p.to_string());
+        }
         if let Some(otn) = l.strip_prefix("committed ") {
             reported.push(otn.to_string());
             if reported.len() == 60 {
@@ -1381,6 +1392,11 @@ fn committed_orders_survive_sigkill() {
     child.kill().unwrap(); // SIGKILL, most likely in the middle of a transaction
     child.wait().unwrap();
     assert_eq!(reported.len(), 60, "the writer reported its orders");
+    assert_eq!(
+        pragmas.as_deref(),
+        Some("journal_mode=wal synchronous=2"),
+        "the writer ran with WAL and synchronous=FULL"
+    );
 
     let ledger = Ledger::open(&path).unwrap();
     ledger.check_integrity().unwrap();
@@ -2095,5 +2111,19 @@ fn refunds_survive_sigkill_consistently() {
                 .count(),
             "{otn}"
         );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_ledger_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    let ledger = Ledger::open(&path).unwrap();
+    ledger.create_order(&order("P1")).unwrap();
+    for f in [path.clone(), dir.path().join("ledger.sqlite3-wal")] {
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
     }
 }

@@ -12,6 +12,8 @@ fn paydesk(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_paydesk"))
         .args(args)
         .env("PAYDESK_DATA_DIR", data_dir)
+        // Never the developer's own configuration: a file that does not exist means the defaults.
+        .env("PAYDESK_CONFIG", data_dir.join("no-config.toml"))
         .env("TZ", "Asia/Shanghai")
         .output()
         .unwrap()
@@ -210,6 +212,7 @@ fn business_days_across_daylight_saving_changes() {
         let out = Command::new(env!("CARGO_BIN_EXE_paydesk"))
             .args(["export", "--date", date, "--day-start-hour", hour])
             .env("PAYDESK_DATA_DIR", dir.path())
+            .env("PAYDESK_CONFIG", dir.path().join("no-config.toml"))
             .env("TZ", "America/New_York")
             .output()
             .unwrap();

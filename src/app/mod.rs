@@ -12,6 +12,7 @@
 //! payments (the engine), drawing (the UI).
 
 pub mod backend;
+pub mod lock;
 mod printing;
 pub mod sandbox;
 pub mod window;
@@ -46,6 +47,8 @@ pub enum AppError {
     NotSandbox,
     #[error("sandbox: {0}")]
     Sandbox(String),
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
 }
 
 /// Start the log (stderr, and with `file_log` a daily file in the data directory). Keep the guard alive
@@ -150,7 +153,9 @@ pub async fn start() -> Result<AppHandle, AppError> {
 
 /// [`start`] with a given configuration and data directory.
 pub async fn start_with(config: Config, data_dir: &Path) -> Result<AppHandle, AppError> {
-    // The ledger first: a damaged ledger stops start-up before anything else runs.
+    // One engine per ledger: a second PayDesk stops here, before it touches the first one's orders.
+    let lock = lock::acquire(data_dir)?;
+    // Then the ledger: a damaged ledger stops start-up before anything else runs.
     let ledger = crate::engine::open_ledger(&crate::paths::ledger_in(data_dir)).await?;
     let (gateway, gateway_tls, place) = match live_gateway(&config) {
         Some(gateway) => (gateway, live_tls(&config), None),
@@ -168,7 +173,11 @@ pub async fn start_with(config: Config, data_dir: &Path) -> Result<AppHandle, Ap
     let mut settings = engine_settings(&config, data_dir, gateway);
     settings.gateway_tls = gateway_tls;
     match Engine::start_with_ledger(settings, ledger).await {
-        Ok(engine) => Ok(AppHandle::new(engine, config, place)),
+        Ok(engine) => {
+            let mut app = AppHandle::new(engine, config, place);
+            app.lock = Some(Arc::new(lock));
+            Ok(app)
+        }
         Err(e) => {
             if let Some(SandboxPlace::Embedded(s)) = place {
                 s.shutdown().await;
@@ -185,6 +194,8 @@ pub struct AppHandle {
     engine: Engine,
     config: Arc<Config>,
     sandbox: Option<Arc<SandboxPlace>>,
+    /// The data directory's lock (see [`lock`]), released when the last clone is gone.
+    lock: Option<Arc<lock::InstanceLock>>,
 }
 
 impl AppHandle {
@@ -194,6 +205,7 @@ impl AppHandle {
             engine,
             config: Arc::new(config),
             sandbox: sandbox.map(Arc::new),
+            lock: None,
         }
     }
 
@@ -241,6 +253,8 @@ impl AppHandle {
     /// them.
     pub async fn shutdown(self) {
         self.engine.shutdown().await;
+        // The engine is stopped: another PayDesk may take the ledger (once no other clone holds the lock).
+        drop(self.lock);
         if let Some(place) = self.sandbox
             && let Ok(SandboxPlace::Embedded(s)) = Arc::try_unwrap(place)
         {

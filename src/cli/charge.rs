@@ -10,9 +10,18 @@ use crate::money::Fen;
 pub fn run(amount: &str, item: Option<&str>, wait: bool) -> CmdResult {
     let price = Fen::parse_yuan(amount).map_err(|e| format!("--amount {amount:?}: {e}"))?;
     let name = item.unwrap_or("商品").to_string();
+    let config = crate::config::Config::load_default()?;
+    if !config.is_sandbox() && !wait {
+        // Without --wait this command would leave a payable QR behind with nothing watching for the payment.
+        return Err(
+            "in live mode `paydesk charge` needs --wait: it must watch the order until it is paid \
+                    or closed, or a payment could go unrecorded"
+                .into(),
+        );
+    }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let app = crate::app::start().await?;
+        let app = crate::app::start_with(config, &crate::paths::data_dir()).await?;
         let engine = app.engine();
         if app.is_sandbox() {
             println!("sandbox: {}", app.sandbox_url().unwrap_or_default());

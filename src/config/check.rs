@@ -62,6 +62,72 @@ fn valid_base_url(s: &str) -> bool {
         && !s.contains(' ')
 }
 
+/// The host of an `http(s)://host[:port]/…` URL, without brackets around an IPv6 address.
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next();
+    }
+    Some(authority.split(':').next().unwrap_or(authority))
+}
+
+/// An `http://` URL to anywhere but this machine: the key-signed traffic (and, for a gateway, its answers)
+/// would cross the network readable and alterable. Loopback is allowed for a local test gateway or proxy.
+fn plain_http_off_machine(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = url_host(url).unwrap_or(rest);
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !loopback
+}
+
+fn https_needed(url: &str) -> String {
+    format!(
+        "live mode needs an https:// URL (http:// only to this machine: 127.0.0.1, ::1, localhost), got {url:?}"
+    )
+}
+
+/// Whether `url` is WeChat Pay's own gateway (`api.mch.weixin.qq.com` or `api2.mch.weixin.qq.com`, https).
+pub(super) fn is_wechat_gateway(url: &str) -> bool {
+    url.starts_with("https://")
+        && url_host(url).is_some_and(|h| {
+            h.eq_ignore_ascii_case("api.mch.weixin.qq.com")
+                || h.eq_ignore_ascii_case("api2.mch.weixin.qq.com")
+        })
+}
+
+/// A file holding the API key must be readable by its owner only: refuse it otherwise (Unix), naming the fix.
+pub(super) fn key_file_private(path: &std::path::Path) -> Result<(), ConfigError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            return Err(ConfigError::single(
+                None,
+                "file",
+                &format!(
+                    "{} holds the merchant's API key but other users can read it (mode {:o}); \
+                     run `chmod 600 {}`, then start again",
+                    path.display(),
+                    meta.permissions().mode() & 0o777,
+                    path.display()
+                ),
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// The line of `key = …` inside `[section]` (1-based), or of the section header when the key is absent.
 fn find_line(text: &str, section: &str, key: &str) -> Option<usize> {
     let mut current = String::new();
@@ -242,6 +308,8 @@ fn check_merchant(m: RawMerchant, check: &mut Checker) -> MerchantConfig {
             "gateway",
             format!("expected an http(s) base URL, got {gateway:?}"),
         );
+    } else if plain_http_off_machine(&gateway) {
+        check.bad("merchant", "gateway", https_needed(&gateway));
     }
     let backup_gateway = match m.backup_gateway {
         Some(b) if b.is_empty() => None,
@@ -252,6 +320,8 @@ fn check_merchant(m: RawMerchant, check: &mut Checker) -> MerchantConfig {
                     "backup_gateway",
                     format!("expected an http(s) base URL, got {b:?}"),
                 );
+            } else if plain_http_off_machine(&b) {
+                check.bad("merchant", "backup_gateway", https_needed(&b));
             }
             Some(b)
         }
@@ -325,6 +395,12 @@ fn check_notify(notify: RawNotify, live: bool, check: &mut Checker) -> NotifyCon
             "url",
             "expected an absolute https URL without a query string, at most 256 characters".into(),
         );
+    }
+    if live
+        && let Some(url) = &notify.url
+        && plain_http_off_machine(url)
+    {
+        check.bad("notify", "url", https_needed(url));
     }
     let listen = match notify.listen.as_deref() {
         None => None,

@@ -65,6 +65,14 @@ pub struct MerchantConfig {
     pub cert: Option<crate::wxpay::cert::CertSource>,
 }
 
+impl MerchantConfig {
+    /// A gateway other than WeChat Pay's own (a test gateway, another implementation): "test gateway" mode,
+    /// said instead of LIVE.
+    pub fn is_test_gateway(&self) -> bool {
+        !check::is_wechat_gateway(&self.gateway)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyConfig {
     /// The public https URL WeChat posts notifications to (through the shop's proxy or tunnel).
@@ -96,7 +104,11 @@ impl Config {
             Ok(bytes) => {
                 let text = String::from_utf8(bytes)
                     .map_err(|_| ConfigError::single(None, "file", "the file is not UTF-8 text"))?;
-                Config::parse(&text)
+                let config = Config::parse(&text)?;
+                if !config.is_sandbox() {
+                    check::key_file_private(path)?;
+                }
+                Ok(config)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::sandbox_default()),
             Err(e) => Err(ConfigError::single(
@@ -131,7 +143,12 @@ impl Config {
             None => s.push_str("mode: SANDBOX — no merchant configured, no real money moves\n"),
             Some(m) => {
                 s.push_str(&format!(
-                    "mode: LIVE — appid {}, mch_id {}, key {}, {}\ngateway: {}{}\n",
+                    "mode: {} — appid {}, mch_id {}, key {}, {}\ngateway: {}{}\n",
+                    if m.is_test_gateway() {
+                        "TEST GATEWAY (not WeChat Pay's own gateway: no real money unless it forwards to WeChat)"
+                    } else {
+                        "LIVE"
+                    },
                     m.appid,
                     m.mch_id,
                     m.key.masked(),
@@ -382,5 +399,64 @@ sign_type = "MD5"
                 .unwrap()
                 .is_sandbox()
         );
+    }
+
+    #[test]
+    fn a_gateway_that_is_not_wechats_is_test_gateway_mode() {
+        let c = Config::parse(GOOD).unwrap();
+        assert!(!c.merchant.as_ref().unwrap().is_test_gateway());
+        let c = Config::parse(&format!("{GOOD}gateway = \"http://127.0.0.1:7878\"\n")).unwrap();
+        assert!(c.merchant.as_ref().unwrap().is_test_gateway());
+        let summary = c.summary();
+        assert!(summary.contains("mode: TEST GATEWAY"), "{summary}");
+        assert!(!summary.contains("LIVE"), "{summary}");
+    }
+
+    #[test]
+    fn live_mode_refuses_plain_http_off_this_machine() {
+        for (extra, field) in [
+            ("gateway = \"http://pay.example.com\"\n", "merchant.gateway"),
+            (
+                "gateway = \"https://api.mch.weixin.qq.com\"\nbackup_gateway = \"http://10.0.0.2:80\"\n",
+                "merchant.backup_gateway",
+            ),
+            (
+                "[notify]\nurl = \"http://shop.example/wxpay/notify\"\nlisten = \"127.0.0.1:8787\"\n",
+                "notify.url",
+            ),
+        ] {
+            let e = Config::parse(&format!("{GOOD}{extra}")).unwrap_err();
+            assert_eq!(e.problems.len(), 1, "{e}");
+            assert_eq!(e.problems[0].field, field);
+            assert!(e.problems[0].message.contains("https://"), "{e}");
+        }
+        for ok in [
+            "gateway = \"http://127.0.0.1:7878\"\n",
+            "gateway = \"http://[::1]:7878\"\n",
+            "gateway = \"http://localhost:7878\"\n",
+            "[notify]\nurl = \"http://127.0.0.1:8787/wxpay/notify\"\nlisten = \"127.0.0.1:8787\"\n",
+        ] {
+            Config::parse(&format!("{GOOD}{ok}")).unwrap();
+        }
+        // Sandbox mode may announce any notify URL.
+        Config::parse("[notify]\nurl = \"http://shop.example/n\"\n").unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_readable_by_others_refuses_live_and_names_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("paydesk.toml");
+        std::fs::write(&p, GOOD).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Config::load(&p).unwrap_err().to_string();
+        assert!(e.contains(&format!("chmod 600 {}", p.display())), "{e}");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(!Config::load(&p).unwrap().is_sandbox());
+        // No key, nothing to protect: sandbox mode does not care.
+        std::fs::write(&p, "[store]\nname = \"a\"\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(Config::load(&p).unwrap().is_sandbox());
     }
 }

@@ -69,6 +69,10 @@ struct Inner {
     notices: Mutex<HashMap<String, String>>,
     notify_url: String,
     listener_addr: Option<SocketAddr>,
+    /// Tells the notification listener to drain and stop.
+    listener_stop: tokio::sync::watch::Sender<bool>,
+    /// The listener's task: stopped by draining, not aborted (unless draining takes too long).
+    listener_task: Mutex<Option<JoinHandle<()>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -134,11 +138,17 @@ impl Engine {
             notices: Mutex::new(HashMap::new()),
             notify_url,
             listener_addr,
+            listener_stop: tokio::sync::watch::channel(false).0,
+            listener_task: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
         });
         if let Some(tcp) = tcp {
-            let i2 = inner.clone();
-            inner.track(tokio::spawn(listener::serve(i2, tcp)));
+            let task = tokio::spawn(listener::serve(
+                inner.clone(),
+                tcp,
+                inner.listener_stop.subscribe(),
+            ));
+            *inner.listener_task.lock().expect("listener lock") = Some(task);
         }
         tracing::info!(
             mode = if inner.settings.gateway.sandbox { "sandbox" } else { "live" },
@@ -239,9 +249,26 @@ impl Engine {
         }
     }
 
-    /// Stop every background task (watchers, listener). Orders stay in the ledger as they are; the next start
-    /// reconciles them.
+    /// Stop every background task (watchers, listener). The listener first answers the notifications it has
+    /// already received (at most [`listener::DRAIN_LIMIT`]). Orders stay in the ledger as they are; the next
+    /// start reconciles them.
     pub async fn shutdown(self) {
+        self.inner.listener_stop.send_replace(true);
+        let listener = self
+            .inner
+            .listener_task
+            .lock()
+            .expect("listener lock")
+            .take();
+        if let Some(mut task) = listener
+            && tokio::time::timeout(listener::DRAIN_LIMIT, &mut task)
+                .await
+                .is_err()
+        {
+            tracing::warn!("the notification listener did not finish in time; stopping it");
+            task.abort();
+            let _ = task.await;
+        }
         let tasks: Vec<JoinHandle<()>> =
             std::mem::take(&mut *self.inner.tasks.lock().expect("tasks lock"));
         for t in &tasks {

@@ -122,6 +122,18 @@ impl Ledger {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| classify(path, e))?;
+        #[cfg(unix)]
+        if !existed {
+            // Orders and payments are the shop's business: owner only. SQLite gives its -wal and -shm files the
+            // database file's mode.
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(|source| {
+                LedgerError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
+        }
         writer.busy_timeout(BUSY_TIMEOUT)?;
         // Until the checks pass, closing must not checkpoint a leftover WAL into a file we are refusing.
         writer.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
@@ -188,6 +200,15 @@ impl Ledger {
     /// The full `PRAGMA integrity_check` (slower than the `quick_check` done at open).
     pub fn check_integrity(&self) -> Result<(), LedgerError> {
         check(&self.reader(), &self.path, "integrity_check")
+    }
+
+    /// What durability rests on, as the writing connection has it: `journal_mode` and `synchronous`
+    /// (`("wal", 2)` = WAL with `synchronous = FULL`).
+    pub fn durability(&self) -> Result<(String, i64), LedgerError> {
+        let w = self.writer.lock().expect("writer lock");
+        let mode: String = w.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        let sync: i64 = w.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        Ok((mode.to_ascii_lowercase(), sync))
     }
 
     /// Copy the whole ledger to `path` with SQLite's online backup, while payments may go on. The copy is

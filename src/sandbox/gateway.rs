@@ -25,8 +25,8 @@ use std::sync::Arc;
 
 use super::Inner;
 use super::store::Refusal;
-use crate::wxpay::TradeState;
 use super::tls::ClientCert;
+use crate::wxpay::TradeState;
 use crate::wxpay::envelope::fail_reply;
 use crate::wxpay::sign::{self, Params, SignType};
 use crate::wxpay::xml;

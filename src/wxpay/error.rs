@@ -151,7 +151,9 @@ impl WxError {
             Action::TreatAsPaid => "This order is already paid.".to_string(),
             Action::NewOutTradeNo => format!("{self}. Start a new sale."),
             Action::FixConfig => format!(
-                "{self}. Check the merchant settings (appid, mch_id, the 32-character API v2 key, sign type, Native permission) and the computer's clock."
+                "{self}. Fix the configuration (`paydesk config check`): the merchant settings (appid, mch_id, \
+                 the 32-character API v2 key, sign type, client_ip, Native permission), store.name (the order's \
+                 body, at most 127 bytes), notify.url, and the computer's clock."
             ),
             Action::FixRequest => format!("{self}. This is a PayDesk bug: please report it."),
             Action::RetryLater => format!(
@@ -180,6 +182,10 @@ fn protocol_action(msg: &str) -> Action {
         Action::RetrySame
     } else if msg.contains("签名")
         || msg.contains("time_expire")
+        // Values that come from the configuration: the shop's name (body), this till's IP, the notify URL.
+        || msg.contains("body")
+        || msg.contains("spbill_create_ip")
+        || msg.contains("notify_url")
         || msg.contains("appid")
         || msg.contains("mch_id")
         || msg.contains("商户号")
@@ -257,6 +263,21 @@ mod tests {
         WxError::Business {
             code: code.into(),
             des: String::new(),
+        }
+    }
+
+    #[test]
+    fn failures_caused_by_the_configuration_advise_fixing_it() {
+        for msg in [
+            "invalid spbill_create_ip",
+            "body参数长度有误",
+            "notify_url参数格式错误",
+        ] {
+            let e = WxError::Protocol { msg: msg.into() };
+            assert_eq!(e.action(), Action::FixConfig, "{msg}");
+            let advice = e.advice();
+            assert!(advice.contains("Fix the configuration"), "{advice}");
+            assert!(!advice.contains("bug"), "{advice}");
         }
     }
 
