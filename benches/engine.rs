@@ -7,10 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use paydesk::app::{engine_settings, sandbox_merchant};
 use paydesk::config::Config;
-use paydesk::engine::{
-    Cart, CartLine, Engine, EngineEvent, EngineSettings, Gateway, Timing, sandbox_merchant,
-};
+use paydesk::engine::{Cart, CartLine, Engine, EngineEvent, Gateway, Timing};
 use paydesk::money::Fen;
 use paydesk::sandbox::{CustomerAction, Faults, Sandbox, SandboxConfig};
 
@@ -42,13 +41,13 @@ fn report(name: &str, mut v: Vec<Duration>) {
 }
 
 async fn engine(dir: &std::path::Path, sb: &Sandbox, timing: Timing) -> Engine {
-    let mut s = EngineSettings::new(Config::sandbox_default(), dir.to_path_buf());
-    s.gateway = Gateway::External {
+    let gateway = Gateway {
         primary: sb.base_url(),
         backup: None,
         merchant: sandbox_merchant(),
         sandbox: true,
     };
+    let mut s = engine_settings(&Config::sandbox_default(), dir, gateway);
     s.timing = timing;
     Engine::start(s).await.unwrap()
 }

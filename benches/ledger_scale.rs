@@ -267,9 +267,9 @@ const SQLITE3_QUERY: &str = "SELECT strftime('%Y-%m-%d %H:%M:%S', o.created_at /
     (SELECT group_concat(name || ' ×' || qty, '; ') FROM \
        (SELECT name, qty FROM order_items WHERE order_id = o.id ORDER BY line_no)) AS items, \
     printf('%d.%02d', o.total_fen / 100, o.total_fen % 100) AS amount, \
-    CASE o.status WHEN 'creating' THEN '创建中 creating' WHEN 'open' THEN '待支付 awaiting payment' \
+    CASE o.status WHEN 'creating' THEN '创建中 creating' WHEN 'open' THEN '待支付 open' \
       WHEN 'user_paying' THEN '支付中 paying' WHEN 'closing' THEN '关闭中 closing' WHEN 'paid' THEN '已支付 paid' \
-      WHEN 'paid_after_cancel' THEN '取消后支付 paid after cancel' WHEN 'failed' THEN '支付失败 failed' \
+      WHEN 'paid_after_cancel' THEN '取消后已支付 paid after cancel' WHEN 'failed' THEN '支付失败 failed' \
       WHEN 'cancelled' THEN '已取消 cancelled' WHEN 'expired' THEN '已过期 expired' \
       WHEN 'refunded' THEN '已退款 refunded' END AS status, \
     o.cashier, o.station, o.flag_reason \

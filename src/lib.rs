@@ -1,28 +1,39 @@
 //! PayDesk: a desktop cashier for WeChat Pay Native scan-to-pay.
 //!
-//! Layers, with dependencies pointing one way only:
+//! Layers, with dependencies pointing one way only (an arrow: "uses"):
 //!
 //! ```text
-//!   ui (eframe window)      cli (paydesk …)
-//!          \                 /
-//!           engine (tokio: order lifecycle, notify listener, polling, reconciliation)
-//!           /            \
-//!   wxpay (protocol)    ledger (SQLite: orders, events, export)
-//!       |
-//!   sandbox (the gateway side of the same protocol, on loopback)
+//!   main ──► ui (eframe window)           main ──► cli
+//!             │                                     │
+//!             ▼                                     ▼
+//!   app (composition root: configuration, paths, logging, ledger, live or sandbox;
+//!    │   app::window is the interface the window is given)
+//!    ├──► sandbox (the gateway side of the same protocol, on loopback) ──► wxpay
+//!    ▼
+//!   engine (tokio: order lifecycle, notify listener, polling, reconciliation, views)
+//!    │          \
+//!    ▼           ▼
+//!   wxpay (protocol)    ledger (SQLite: orders, events, state machine, export)
 //! ```
 //!
-//! [`money`] and [`clock`] are shared leaf modules.
+//! [`money`], [`clock`], [`calendar`] (business days) and [`fsutil`] (atomic file writes) are shared leaf
+//! modules; [`printer`] (receipts, ESC/POS) is a leaf that depends only on [`money`]. The engine never
+//! imports `app`, `ui`, `config` or `sandbox`.
 
+pub mod app;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod fsutil;
 pub mod ledger;
 pub mod logging;
 pub mod money;
 pub mod paths;
+pub mod printer;
 pub mod sandbox;
 pub mod sandbox_defaults;
+pub mod sandbox_tls;
 pub mod ui;
 pub mod wxpay;

@@ -20,8 +20,7 @@ fn main() -> ExitCode {
         cli.command,
         None | Some(Command::Gui | Command::Charge { .. } | Command::Sandbox(_))
     );
-    let data_dir = paydesk::paths::data_dir();
-    let _logs = paydesk::logging::init(file_log.then_some(data_dir.as_path()));
+    let _logs = paydesk::app::start_logging(file_log);
     match cli.command {
         None | Some(Command::Gui) => match paydesk::ui::run() {
             Ok(()) => ExitCode::SUCCESS,

@@ -31,5 +31,10 @@ pub fn config_path() -> PathBuf {
 
 /// The ledger database file inside the data directory.
 pub fn ledger_path() -> PathBuf {
-    data_dir().join("ledger.sqlite3")
+    ledger_in(&data_dir())
+}
+
+/// The ledger file in data directory `data_dir`.
+pub fn ledger_in(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("ledger.sqlite3")
 }

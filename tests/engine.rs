@@ -1,20 +1,19 @@
 //! The payment engine against a real sandbox gateway on loopback and a real SQLite ledger in a temp dir:
 //! every path by which an order reaches a final state.
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use paydesk::app::sandbox_merchant;
 use paydesk::clock::{ManualClock, SharedClock};
-use paydesk::engine::{
-    Cart, CartLine, Engine, EngineError, EngineSettings, Gateway, sandbox_merchant,
-};
+use paydesk::engine::{Cart, CartLine, Engine, EngineError, EngineSettings, Gateway};
 use paydesk::ledger::OrderStatus;
 use paydesk::money::Fen;
 use paydesk::sandbox::{CustomerAction, Faults, Sandbox, SandboxConfig};
-use paydesk::wxpay::{TradeState, sign, xml};
+use paydesk::wxpay::{TradeState, xml};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -23,7 +22,7 @@ fn sandbox_config(clock: SharedClock, close_min_age: Duration) -> SandboxConfig 
         clock,
         close_min_age,
         notify_time_scale: 0.001,
-        ..SandboxConfig::default()
+        ..support::sandbox::oracle_config()
     }
 }
 
@@ -37,7 +36,7 @@ async fn sandbox() -> Sandbox {
 }
 
 fn settings(dir: &std::path::Path, sb: &Sandbox) -> EngineSettings {
-    common::engine_settings(dir, &sb.base_url())
+    support::engine::engine_settings(dir, &sb.base_url())
 }
 
 fn cart() -> Cart {
@@ -96,7 +95,10 @@ async fn charge_shows_a_code_and_the_notification_confirms_payment() {
 
     sb.customer(&code_url, CustomerAction::Pay).await.unwrap();
     wait_status(&engine, &v.out_trade_no, OrderStatus::Paid).await;
-    let paid = engine.ledger().order(&v.out_trade_no).unwrap().unwrap();
+    let paid = support::engine::ledger(dir.path())
+        .order(&v.out_trade_no)
+        .unwrap()
+        .unwrap();
     let gw = sb.order(&v.out_trade_no).unwrap();
     assert_eq!(paid.transaction_id, gw.transaction_id);
     assert_eq!(paid.total, gw.total_fee);
@@ -185,7 +187,10 @@ async fn payment_after_cancel_is_kept_and_flagged() {
         .await
         .unwrap();
     wait_status(&engine, &v.out_trade_no, OrderStatus::PaidAfterCancel).await;
-    let o = engine.ledger().order(&v.out_trade_no).unwrap().unwrap();
+    let o = support::engine::ledger(dir.path())
+        .order(&v.out_trade_no)
+        .unwrap()
+        .unwrap();
     assert!(o.flagged);
     assert_eq!(
         o.transaction_id,
@@ -240,7 +245,7 @@ async fn restart_reconciles_unfinished_orders() {
         engine.settle(WAIT).await,
         "every unfinished order reaches a final state"
     );
-    let l = engine.ledger();
+    let l = support::engine::ledger(dir.path());
     assert_eq!(
         l.order(&paid_while_down.out_trade_no)
             .unwrap()
@@ -289,7 +294,7 @@ async fn forged_wrong_amount_and_duplicate_notifications() {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        sign::sign_request(&mut p, &key, paydesk::wxpay::SignType::HmacSha256);
+        support::oracle::sign_fields(&mut p, key.expose(), true);
         if tamper {
             p.insert("total_fee".into(), "1".into());
         }
@@ -316,7 +321,10 @@ async fn forged_wrong_amount_and_duplicate_notifications() {
     // Correctly signed but the wrong amount.
     let r = post(notify("1", false)).await;
     assert!(r.contains("FAIL"), "{r}");
-    let o = engine.ledger().order(&v.out_trade_no).unwrap().unwrap();
+    let o = support::engine::ledger(dir.path())
+        .order(&v.out_trade_no)
+        .unwrap()
+        .unwrap();
     assert_eq!(o.status, OrderStatus::Open);
     assert!(
         o.flagged,
@@ -333,7 +341,10 @@ async fn forged_wrong_amount_and_duplicate_notifications() {
     let r2 = post(notify("1250", false)).await;
     assert_eq!(r1, paydesk::wxpay::api::NOTIFY_SUCCESS);
     assert_eq!(r2, paydesk::wxpay::api::NOTIFY_SUCCESS);
-    let o = engine.ledger().order(&v.out_trade_no).unwrap().unwrap();
+    let o = support::engine::ledger(dir.path())
+        .order(&v.out_trade_no)
+        .unwrap()
+        .unwrap();
     assert_eq!(o.status, OrderStatus::Paid);
     assert_eq!(
         o.transaction_id.as_deref(),
@@ -353,13 +364,12 @@ async fn gateway_down_at_charge_shows_no_code_and_loses_nothing() {
     });
     let err = engine.charge(cart()).await.unwrap_err();
     assert!(matches!(err, EngineError::Gateway { .. }), "{err}");
-    let orders = engine.ledger().unfinished().unwrap();
+    let orders = support::engine::ledger(dir.path()).unfinished().unwrap();
     assert_eq!(orders.len(), 1, "the order was stored before the request");
     assert_eq!(orders[0].status, OrderStatus::Closing);
     sb.set_faults(Faults::default());
     assert!(engine.settle(WAIT).await);
-    let o = engine
-        .ledger()
+    let o = support::engine::ledger(dir.path())
         .order(&orders[0].out_trade_no)
         .unwrap()
         .unwrap();
@@ -374,7 +384,7 @@ async fn wrong_key_stops_at_once_with_advice() {
     let mut s = settings(dir.path(), &sb);
     let mut m = sandbox_merchant();
     m.key = paydesk::wxpay::ApiKey::new("00000000000000000000000000000000");
-    s.gateway = Gateway::External {
+    s.gateway = Gateway {
         primary: sb.base_url(),
         backup: None,
         merchant: m,
@@ -383,8 +393,7 @@ async fn wrong_key_stops_at_once_with_advice() {
     let engine = Engine::start(s).await.unwrap();
     let err = engine.charge(cart()).await.unwrap_err();
     assert!(err.to_string().contains("API v2 key"), "{err}");
-    let orders = engine
-        .ledger()
+    let orders = support::engine::ledger(dir.path())
         .orders_between(
             Utc::now() - chrono::Duration::hours(1),
             Utc::now() + chrono::Duration::hours(1),

@@ -877,13 +877,13 @@ fn export_has_bom_header_quoting_exact_amounts_and_every_status() {
     assert_eq!(status("E5"), "支付失败 failed");
     assert_eq!(status("E6"), "已取消 cancelled");
     assert_eq!(status("E7"), "已过期 expired");
-    assert_eq!(status("E8"), "取消后支付 paid after cancel");
+    assert_eq!(status("E8"), "取消后已支付 paid after cancel");
     assert!(
         by("E8")[8].contains("paid after cancel"),
         "note says why it is flagged"
     );
     assert_eq!(status("E9"), "已退款 refunded");
-    assert_eq!(status("EA"), "待支付 awaiting payment");
+    assert_eq!(status("EA"), "待支付 open");
     assert_eq!(status("EB"), "支付中 paying");
     assert_eq!(status("EC"), "关闭中 closing");
     // Oldest first.

@@ -1,5 +1,8 @@
 //! The protocol layer against the reference's test vectors and signed samples, and the client against small
-//! HTTP servers on loopback.
+//! HTTP servers on loopback. Those servers, and the notifications made here, sign and verify with the tests'
+//! independent signer (`support::oracle`), never with the code under test.
+
+mod support;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -13,10 +16,13 @@ use paydesk::money::Fen;
 use paydesk::wxpay::api::{self, check_response};
 use paydesk::wxpay::sign::{self, string_to_sign};
 use paydesk::wxpay::{
-    Action, ApiKey, ClientConfig, Merchant, Notification, Params, RetryPolicy, SignType,
-    TradeState, TransportKind, UnifiedOrder, WxClient, WxError, xml,
+    Action, ApiKey, ClientConfig, Notification, Params, RetryPolicy, SignType, TradeState,
+    TransportKind, UnifiedOrder, WxClient, WxError, xml,
 };
 use serde_json::Value;
+use support::builders::merchant;
+use support::fields as params;
+use support::oracle;
 
 const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
 
@@ -34,22 +40,6 @@ fn sample(name: &str) -> Params {
 
 fn key() -> ApiKey {
     ApiKey::new(KEY)
-}
-
-fn merchant(sign_type: SignType) -> Merchant {
-    Merchant {
-        appid: "wxd930ea5d5a258f4f".into(),
-        mch_id: "10000100".into(),
-        key: key(),
-        sign_type,
-    }
-}
-
-fn params(pairs: &[(&str, &str)]) -> Params {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 #[test]
@@ -222,7 +212,7 @@ fn v5_notify_is_hmac_and_fails_as_md5() {
     // A notify without sign_type but with a 64-character sign still verifies (picked by length).
     let mut no_type = p.clone();
     no_type.remove("sign_type");
-    let s = sign::sign(&no_type, &key(), SignType::HmacSha256);
+    let s = oracle::sign(&no_type, KEY, true);
     no_type.insert("sign".into(), s);
     let body = xml::encode(&no_type).unwrap();
     assert!(Notification::parse(body.as_bytes(), &merchant(SignType::Md5)).is_ok());
@@ -238,7 +228,7 @@ fn v5_notify_is_hmac_and_fails_as_md5() {
     // Someone else's merchant, correctly signed with our key (leaked key or a replay from another shop).
     let mut other = p.clone();
     other.insert("mch_id".into(), "99999999".into());
-    let s = sign::sign(&other, &key(), SignType::HmacSha256);
+    let s = oracle::sign(&other, KEY, true);
     other.insert("sign".into(), s);
     assert!(matches!(
         Notification::parse(
@@ -388,7 +378,7 @@ async fn serve(handler: Handler, delay: Duration) -> (SocketAddr, Arc<AtomicUsiz
             hits.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(delay).await;
             let req = xml::decode(&body).expect("client sends valid XML");
-            sign::verify(&req, &key(), None).expect("client signs its requests");
+            oracle::assert_signed(&req); // the client signs its requests
             let (status, body) = handler(req);
             (axum::http::StatusCode::from_u16(status).unwrap(), body)
         }
@@ -403,7 +393,7 @@ fn signed_answer(mut p: Params) -> String {
     p.insert("appid".into(), "wxd930ea5d5a258f4f".into());
     p.insert("mch_id".into(), "10000100".into());
     p.insert("nonce_str".into(), sign::nonce());
-    let s = sign::sign(&p, &key(), SignType::Md5);
+    let s = oracle::sign(&p, KEY, false);
     p.insert("sign".into(), s);
     xml::encode(&p).unwrap()
 }

@@ -1,17 +1,15 @@
 //! The sandbox gateway over real HTTP on 127.0.0.1, driven by the protocol client (`WxClient`) as the
-//! merchant, and by raw requests where the client cannot produce the fault. Signatures are checked with
-//! an independent MD5 / HMAC-SHA256 computation (not `wxpay::sign`), itself pinned to the reference's
-//! vector V1, so a bug shared by the client and the sandbox cannot hide.
+//! merchant, and by raw requests where the client cannot produce the fault. Every sandbox here signs and
+//! verifies with the tests' independent signer (`support::oracle`, not `wxpay::sign`), itself pinned to the
+//! reference's vector V1, and answers are checked with it too, so a bug shared by the client and the
+//! sandbox cannot hide.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+mod support;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
-use hmac::{Hmac, Mac};
-use md5::{Digest, Md5};
-use sha2::Sha256;
+use chrono::{DateTime, Utc};
 
 use paydesk::clock::{ManualClock, format_wx};
 use paydesk::money::Fen;
@@ -21,126 +19,19 @@ use paydesk::sandbox::{
 use paydesk::sandbox_defaults::{APPID, KEY, MCH_ID};
 use paydesk::wxpay::error::TransportKind;
 use paydesk::wxpay::{
-    Action, ApiKey, ClientConfig, Merchant, Notification, RetryPolicy, SignType, TradeState,
-    UnifiedOrder, WxClient, WxError, xml,
+    Action, ApiKey, ClientConfig, Merchant, Notification, Params, RetryPolicy, SignType, Signer,
+    TradeState, UnifiedOrder, WxClient, WxError, xml,
 };
+
+use support::builders::{NOWHERE, merchant, order, uo_fields};
+use support::http::{call_raw, raw_post};
+use support::oracle::{assert_signed, raw_xml, sign as indep_sign, signed};
+use support::receiver::Receiver;
+use support::sandbox::start;
+use support::{Fields, eventually, fields, localhost, t0};
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
-
-type Fields = BTreeMap<String, String>;
-
-/// The signature, computed here from the reference's rule (§2.1) with the digest crates directly.
-fn indep_sign(p: &Fields, key: &str, hmac: bool) -> String {
-    let mut pairs: Vec<(&String, &String)> = p
-        .iter()
-        .filter(|(k, v)| k.as_str() != "sign" && !v.is_empty())
-        .collect();
-    pairs.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut s: String = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    s.push_str("&key=");
-    s.push_str(key);
-    let digest: Vec<u8> = if hmac {
-        let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
-        mac.update(s.as_bytes());
-        mac.finalize().into_bytes().to_vec()
-    } else {
-        Md5::digest(s.as_bytes()).to_vec()
-    };
-    digest.iter().map(|b| format!("{b:02X}")).collect()
-}
-
-/// Check a received body's signature independently; the algorithm follows the sign's length.
-fn assert_signed(p: &Fields) {
-    let sign = p.get("sign").expect("a sign field");
-    let hmac = match sign.len() {
-        32 => false,
-        64 => true,
-        n => panic!("sign of length {n}"),
-    };
-    assert_eq!(
-        &indep_sign(p, KEY, hmac),
-        sign,
-        "independent signature check: {p:?}"
-    );
-}
-
-fn fields(pairs: &[(&str, &str)]) -> Fields {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// A request body built and signed here, without the crate's encoder or signer.
-fn raw_xml(p: &Fields) -> String {
-    let mut s = String::from("<xml>");
-    for (k, v) in p {
-        s.push_str(&format!("<{k}><![CDATA[{v}]]></{k}>"));
-    }
-    s.push_str("</xml>");
-    s
-}
-
-fn signed(mut p: Fields, hmac: bool) -> String {
-    if hmac {
-        p.insert("sign_type".into(), "HMAC-SHA256".into());
-    }
-    let s = indep_sign(&p, KEY, hmac);
-    p.insert("sign".into(), s);
-    raw_xml(&p)
-}
-
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 5, 20, 4, 30, 0).unwrap()
-}
-
-/// The business fields of a valid NATIVE unifiedorder, created at `now` and open 10 minutes.
-fn uo_fields(out_trade_no: &str, now: DateTime<Utc>) -> Fields {
-    fields(&[
-        ("appid", APPID),
-        ("mch_id", MCH_ID),
-        ("nonce_str", "5K8264ILTKCH16CQ2502SI8ZNMTM67VS"),
-        ("body", "小张南山店-超市"),
-        ("out_trade_no", out_trade_no),
-        ("fee_type", "CNY"),
-        ("total_fee", "1288"),
-        ("spbill_create_ip", "127.0.0.1"),
-        ("time_start", &format_wx(now)),
-        (
-            "time_expire",
-            &format_wx(now + chrono::Duration::minutes(10)),
-        ),
-        ("notify_url", "http://127.0.0.1:9/notify"),
-        ("trade_type", "NATIVE"),
-        ("product_id", "SKU-0001"),
-    ])
-}
-
-async fn raw_post(base: &str, path: &str, method: reqwest::Method, body: Vec<u8>) -> (u16, String) {
-    let resp = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .request(method, format!("{base}{path}"))
-        .body(body)
-        .send()
-        .await
-        .expect("sandbox reachable");
-    let status = resp.status().as_u16();
-    (status, resp.text().await.unwrap())
-}
-
-/// POST a raw body; the answer's fields.
-async fn call_raw(base: &str, path: &str, body: impl Into<Vec<u8>>) -> Fields {
-    let (status, text) = raw_post(base, path, reqwest::Method::POST, body.into()).await;
-    assert_eq!(status, 200, "{text}");
-    xml::decode(text.as_bytes()).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
 
 fn assert_protocol_fail(p: &Fields, msg: &str) {
     assert_eq!(
@@ -167,26 +58,7 @@ fn config(clock: &ManualClock) -> SandboxConfig {
     SandboxConfig {
         clock: Arc::new(clock.clone()),
         notify_time_scale: 0.0001,
-        ..SandboxConfig::default()
-    }
-}
-
-fn localhost() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-async fn start(config: SandboxConfig) -> Sandbox {
-    Sandbox::start(config, localhost())
-        .await
-        .expect("sandbox starts")
-}
-
-fn merchant(sign_type: SignType) -> Merchant {
-    Merchant {
-        appid: APPID.into(),
-        mch_id: MCH_ID.into(),
-        key: ApiKey::new(KEY),
-        sign_type,
+        ..support::sandbox::oracle_config()
     }
 }
 
@@ -213,89 +85,23 @@ fn client(sandbox: &Sandbox, sign_type: SignType) -> WxClient {
     client_with(merchant(sign_type), &sandbox.base_url(), None, FAST)
 }
 
-fn order(out_trade_no: &str, fee: i64, now: DateTime<Utc>, notify_url: &str) -> UnifiedOrder {
-    UnifiedOrder {
-        out_trade_no: out_trade_no.into(),
-        body: "小张南山店-超市".into(),
-        total_fee: Fen::new(fee).unwrap(),
-        spbill_create_ip: "127.0.0.1".into(),
-        notify_url: notify_url.into(),
-        product_id: "SKU-0001".into(),
-        device_info: Some("POS-001".into()),
-        time_start: now,
-        time_expire: now + chrono::Duration::minutes(10),
-    }
+/// Create `out_trade_no` (1 fen, MD5, notifying `notify_url`) through the client; the customer pays it.
+async fn order_and_pay(sb: &Sandbox, out_trade_no: &str, notify_url: &str) {
+    client(sb, SignType::Md5)
+        .unified_order(&order(out_trade_no, 1, t0(), notify_url))
+        .await
+        .unwrap();
+    sb.customer(out_trade_no, CustomerAction::Pay)
+        .await
+        .unwrap();
 }
 
-const NOWHERE: &str = "http://127.0.0.1:9/notify";
-
-/// Wait (at most 10 s, a hang guard) until `cond` holds.
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// When a notification arrived, and its body.
-type Received = (Instant, Vec<u8>);
-
-/// A merchant's notify endpoint: records every POST and answers from a script (then SUCCESS).
-#[derive(Clone, Default)]
-struct Receiver {
-    got: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    /// `script[i]` is the (status, body) of the i-th answer; after it, the official SUCCESS reply.
-    async fn start(script: Vec<(u16, &'static str)>) -> (Receiver, String) {
-        use axum::body::Bytes;
-        use axum::http::StatusCode;
-        let rec = Receiver::default();
-        let got = Arc::clone(&rec.got);
-        let script = Arc::new(script);
-        let app = axum::Router::new().route(
-            "/notify",
-            axum::routing::post(move |body: Bytes| {
-                let got = Arc::clone(&got);
-                let script = Arc::clone(&script);
-                async move {
-                    let n = {
-                        let mut g = got.lock().unwrap();
-                        g.push((Instant::now(), body.to_vec()));
-                        g.len() - 1
-                    };
-                    let (status, reply) = script
-                        .get(n)
-                        .copied()
-                        .unwrap_or((200, paydesk::wxpay::api::NOTIFY_SUCCESS));
-                    (StatusCode::from_u16(status).unwrap(), reply)
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind(localhost()).await.unwrap();
-        let url = format!("http://{}/notify", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (rec, url)
-    }
-
-    fn count(&self) -> usize {
-        self.got.lock().unwrap().len()
-    }
-
-    fn bodies(&self) -> Vec<Vec<u8>> {
-        self.got
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, b)| b.clone())
-            .collect()
-    }
-
-    fn first_at(&self) -> Option<Instant> {
-        self.got.lock().unwrap().first().map(|(t, _)| *t)
-    }
+/// Wait until the notification of `out_trade_no` is acknowledged.
+async fn acknowledged(sb: &Sandbox, out_trade_no: &str) {
+    eventually("acknowledged", || {
+        sb.order(out_trade_no).is_some_and(|o| o.notify_acked)
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -360,6 +166,54 @@ async fn answers_are_signed_with_the_request_algorithm_and_verify_independently(
         assert_eq!(a["sign"].len(), if hmac { 64 } else { 32 });
         assert_signed(&a);
     }
+    sb.shutdown().await;
+}
+
+/// A signer that is right in everything but the key: a gateway whose signing is broken.
+struct OtherKeySigner;
+
+const OTHER_KEY: &str = "00000000000000000000000000000000";
+
+impl Signer for OtherKeySigner {
+    fn sign(&self, fields: &Params, sign_type: SignType, _key: &ApiKey) -> String {
+        indep_sign(fields, OTHER_KEY, sign_type == SignType::HmacSha256)
+    }
+}
+
+#[tokio::test]
+async fn the_gateway_signs_and_verifies_with_its_configured_signer() {
+    let clock = ManualClock::new(t0());
+    let sb = Sandbox::start(
+        SandboxConfig {
+            signer: Arc::new(OtherKeySigner),
+            ..config(&clock)
+        },
+        localhost(),
+    )
+    .await
+    .expect("sandbox starts");
+    // PayDesk's correctly signed request does not verify with that signer...
+    let err = client(&sb, SignType::Md5)
+        .order_query("INJECTED01")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        WxError::Protocol {
+            msg: "签名错误".into()
+        }
+    );
+    // ...one it signed does, and the answer is signed by it too.
+    let mut q = fields(&[
+        ("appid", APPID),
+        ("mch_id", MCH_ID),
+        ("nonce_str", "n1"),
+        ("out_trade_no", "INJECTED01"),
+    ]);
+    support::oracle::sign_fields(&mut q, OTHER_KEY, true);
+    let a = call_raw(&sb.base_url(), "/pay/orderquery", raw_xml(&q)).await;
+    assert_eq!(a["err_code"], "ORDERNOTEXIST", "{a:?}");
+    assert_eq!(a["sign"], indep_sign(&a, OTHER_KEY, true));
     sb.shutdown().await;
 }
 
@@ -930,10 +784,7 @@ async fn notification_retries_until_acknowledged() {
     sb.customer(&created.code_url, CustomerAction::Pay)
         .await
         .unwrap();
-    eventually("acknowledged", || {
-        sb.order("NOTIFY0001").unwrap().notify_acked
-    })
-    .await;
+    acknowledged(&sb, "NOTIFY0001").await;
     let snap = sb.order("NOTIFY0001").unwrap();
     assert_eq!(snap.notify_attempts, 5);
     assert_eq!(snap.notify_posts, 5);
@@ -987,10 +838,7 @@ async fn hmac_orders_get_hmac_notifications_with_sign_type() {
     sb.customer("NOTIFYHMAC", CustomerAction::Pay)
         .await
         .unwrap();
-    eventually("acknowledged", || {
-        sb.order("NOTIFYHMAC").unwrap().notify_acked
-    })
-    .await;
+    acknowledged(&sb, "NOTIFYHMAC").await;
     assert_eq!(sb.order("NOTIFYHMAC").unwrap().notify_attempts, 1);
     let p = xml::decode(&rx.bodies()[0]).unwrap();
     assert_eq!(p["sign_type"], "HMAC-SHA256");
@@ -1012,13 +860,7 @@ async fn notification_gives_up_after_the_live_schedule() {
     .await;
     let fail = "<xml><return_code><![CDATA[FAIL]]></return_code></xml>";
     let (rx, url) = Receiver::start(vec![(200, fail); 40]).await;
-    client(&sb, SignType::Md5)
-        .unified_order(&order("GIVEUP0001", 1, t0(), &url))
-        .await
-        .unwrap();
-    sb.customer("GIVEUP0001", CustomerAction::Pay)
-        .await
-        .unwrap();
+    order_and_pay(&sb, "GIVEUP0001", &url).await;
     eventually("16 attempts", || rx.count() == 16).await;
     assert_eq!(paydesk::sandbox::NOTIFY_SCHEDULE.len(), 15);
     assert_eq!(
@@ -1048,13 +890,7 @@ async fn fault_drop_notify() {
     })
     .await;
     let (rx, url) = Receiver::start(vec![]).await;
-    client(&sb, SignType::Md5)
-        .unified_order(&order("DROP000001", 1, t0(), &url))
-        .await
-        .unwrap();
-    sb.customer("DROP000001", CustomerAction::Pay)
-        .await
-        .unwrap();
+    order_and_pay(&sb, "DROP000001", &url).await;
     eventually("every slot dropped", || {
         sb.order("DROP000001").unwrap().notify_dropped == 16
     })
@@ -1078,17 +914,8 @@ async fn fault_drop_notify() {
         seed: 7,
         ..Faults::default()
     });
-    client(&sb, SignType::Md5)
-        .unified_order(&order("DROP000002", 1, t0(), &url))
-        .await
-        .unwrap();
-    sb.customer("DROP000002", CustomerAction::Pay)
-        .await
-        .unwrap();
-    eventually("acknowledged", || {
-        sb.order("DROP000002").unwrap().notify_acked
-    })
-    .await;
+    order_and_pay(&sb, "DROP000002", &url).await;
+    acknowledged(&sb, "DROP000002").await;
     let snap = sb.order("DROP000002").unwrap();
     assert_eq!(snap.notify_attempts, 1);
     assert_eq!(rx.count(), 1);
@@ -1107,17 +934,8 @@ async fn fault_duplicate_notify() {
     })
     .await;
     let (rx, url) = Receiver::start(vec![]).await;
-    client(&sb, SignType::Md5)
-        .unified_order(&order("DUPL000001", 1, t0(), &url))
-        .await
-        .unwrap();
-    sb.customer("DUPL000001", CustomerAction::Pay)
-        .await
-        .unwrap();
-    eventually("acknowledged", || {
-        sb.order("DUPL000001").unwrap().notify_acked
-    })
-    .await;
+    order_and_pay(&sb, "DUPL000001", &url).await;
+    acknowledged(&sb, "DUPL000001").await;
     eventually("two posts", || rx.count() == 2).await;
     let snap = sb.order("DUPL000001").unwrap();
     assert_eq!((snap.notify_attempts, snap.notify_posts), (1, 2));
@@ -1147,10 +965,7 @@ async fn fault_notify_delay() {
     sb.customer("DELAY00001", CustomerAction::Pay)
         .await
         .unwrap();
-    eventually("acknowledged", || {
-        sb.order("DELAY00001").unwrap().notify_acked
-    })
-    .await;
+    acknowledged(&sb, "DELAY00001").await;
     assert!(rx.first_at().unwrap() - paid_at >= delay);
     sb.shutdown().await;
 }
@@ -1578,7 +1393,7 @@ async fn delayed_customer() {
 
 #[tokio::test]
 async fn orders_survive_a_restart_with_a_state_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::data_dir();
     let path = dir.path().join("sandbox.toml");
     let clock = ManualClock::new(t0());
     let (rx, url) = Receiver::start(vec![(200, "no"); 3]).await;

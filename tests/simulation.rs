@@ -12,12 +12,11 @@
 //! `PAYDESK_SIM_SEED` replays a run; `PAYDESK_SIM_ORDERS` sets its size (default 1000). The seed is printed
 //! at the start and in every failure message.
 
-mod common;
+mod support;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -30,7 +29,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 fn settings(dir: &std::path::Path, url: &str) -> EngineSettings {
-    common::engine_settings(dir, url)
+    support::engine::engine_settings(dir, url)
 }
 
 fn random_cart(rng: &mut StdRng) -> Cart {
@@ -95,7 +94,7 @@ async fn simulation() {
         SandboxConfig {
             close_min_age: Duration::ZERO,
             notify_time_scale: 0.0005,
-            ..SandboxConfig::default()
+            ..support::sandbox::oracle_config()
         },
         "127.0.0.1:0".parse().unwrap(),
     )
@@ -198,7 +197,7 @@ async fn simulation() {
         engine.settle(Duration::from_secs(120)).await,
         "{ctx}: orders still unfinished after reconciliation"
     );
-    let ledger = engine.ledger();
+    let ledger = support::engine::ledger(dir.path());
     check_invariants(&ledger, &sb, &ctx);
     eprintln!(
         "simulation seed {seed}: {charged} orders in {rounds} rounds, {kills} SIGKILLs: invariants hold"
@@ -207,7 +206,7 @@ async fn simulation() {
     sb.shutdown().await;
 }
 
-fn check_invariants(ledger: &Arc<Ledger>, sb: &Sandbox, ctx: &str) {
+fn check_invariants(ledger: &Ledger, sb: &Sandbox, ctx: &str) {
     let far = chrono::Duration::days(3650);
     let orders = ledger
         .orders_between(Utc::now() - far, Utc::now() + far)

@@ -3,16 +3,18 @@
 //! Sale-screen tests run over a tiny in-test backend (no engine needed); the payment, cancel and export
 //! tests run against the real engine with its in-process sandbox and a temporary data directory.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use eframe::egui::{self, Key};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use paydesk::app::window::{BoxFuture, OrderDetail, OrderSummary, StationInfo};
 use paydesk::clock::{Clock, ManualClock, SharedClock};
 use paydesk::engine::{Cart, CustomerAction, EngineEvent, OrderView};
 use paydesk::money::Fen;
-use paydesk::ui::backend::{BoxFuture, HistoryRow, OrderDetail, StationInfo};
 use paydesk::ui::{Backend, Lang, PaydeskApp, Screen};
 use tokio::sync::broadcast;
 
@@ -59,7 +61,7 @@ impl Backend for NoEngine {
     fn simulate(&self, _: String, _: CustomerAction) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async { Err("no engine".to_owned()) })
     }
-    fn orders_for_day(&self, _: NaiveDate) -> BoxFuture<'_, Result<Vec<HistoryRow>, String>> {
+    fn orders_for_day(&self, _: NaiveDate) -> BoxFuture<'_, Result<Vec<OrderSummary>, String>> {
         Box::pin(async { Ok(Vec::new()) })
     }
     fn order_detail(&self, _: String) -> BoxFuture<'_, Result<OrderDetail, String>> {
@@ -376,11 +378,12 @@ fn the_language_choice_is_remembered_and_nothing_else_is_saved() {
 
 // ---- Against the real engine and its sandbox ----
 
+use paydesk::app::{AppHandle, SandboxPlace, engine_settings, sandbox_merchant};
 use paydesk::config::Config;
-use paydesk::engine::{Engine, EngineSettings, Gateway, Timing, sandbox_merchant};
+use paydesk::engine::{Engine, Gateway, Timing};
 use paydesk::ledger::OrderStatus;
 use paydesk::sandbox::{Sandbox, SandboxConfig};
-use paydesk::ui::app::countdown_text;
+use paydesk::ui::payment::countdown_text;
 
 /// The engine on a loopback sandbox, a ledger in a temp dir, and the same manual clock as the window.
 struct Live {
@@ -404,19 +407,19 @@ impl Live {
                     clock: shared.clone(),
                     close_min_age: std::time::Duration::ZERO,
                     notify_time_scale: 0.001,
-                    ..SandboxConfig::default()
+                    ..support::sandbox::oracle_config()
                 },
                 "127.0.0.1:0".parse().unwrap(),
             )
             .await
             .unwrap();
-            let mut s = EngineSettings::new(Config::sandbox_default(), dir.path().to_path_buf());
-            s.gateway = Gateway::External {
+            let gateway = Gateway {
                 primary: sb.base_url(),
                 backup: None,
                 merchant: sandbox_merchant(),
                 sandbox: true,
             };
+            let mut s = engine_settings(&Config::sandbox_default(), dir.path(), gateway);
             s.timing = Timing::fast();
             s.clock = shared;
             (Engine::start(s).await.unwrap(), sb)
@@ -432,7 +435,11 @@ impl Live {
 
     fn harness<'a>(&self) -> Harness<'a, PaydeskApp> {
         harness(
-            Arc::new(self.engine.clone()),
+            Arc::new(AppHandle::new(
+                self.engine.clone(),
+                Config::sandbox_default(),
+                Some(SandboxPlace::Running(self._sandbox.base_url())),
+            )),
             &self.rt,
             Arc::new(self.clock.clone()),
         )
@@ -621,10 +628,7 @@ fn history_shows_the_day_and_export_writes_the_rows() {
     h.get_by_label("导出这一天…").click();
     h.run();
     assert_eq!(h.state().screen(), Screen::Export);
-    assert_eq!(
-        h.state().export_state().day_text,
-        h.state().today().to_string()
-    );
+    assert_eq!(h.state().export_day_text(), h.state().today().to_string());
     let path = live.dir.path().join("out").join("export.csv");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let today = h.state().today();

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::CmdResult;
-use crate::engine::{Cart, CartLine, Engine, EngineEvent};
+use crate::engine::{Cart, CartLine, EngineEvent};
 use crate::money::Fen;
 
 pub fn run(amount: &str, item: Option<&str>, wait: bool) -> CmdResult {
@@ -12,13 +12,14 @@ pub fn run(amount: &str, item: Option<&str>, wait: bool) -> CmdResult {
     let name = item.unwrap_or("商品").to_string();
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let engine = Engine::start_default().await?;
-        if engine.is_sandbox() {
-            println!("sandbox: {}", engine.sandbox_url().unwrap_or_default());
+        let app = crate::app::start().await?;
+        let engine = app.engine();
+        if app.is_sandbox() {
+            println!("sandbox: {}", app.sandbox_url().unwrap_or_default());
         }
         let cart = Cart {
             lines: vec![CartLine { name, unit_price: price, qty: 1 }],
-            cashier: engine.config().store.cashiers.first().cloned().unwrap_or_default(),
+            cashier: app.config().store.cashiers.first().cloned().unwrap_or_default(),
         };
         let order = engine.charge(cart).await?;
         let code_url = order.code_url.clone().unwrap_or_default();
@@ -36,19 +37,19 @@ pub fn run(amount: &str, item: Option<&str>, wait: bool) -> CmdResult {
             println!("{text}");
         }
         if !wait {
-            if engine.embedded_sandbox().is_some() {
+            if app.embedded_sandbox().is_some() {
                 eprintln!(
                     "note: the sandbox runs inside this command and stops with it; use --wait, or start `paydesk sandbox` in another terminal first."
                 );
             }
-            engine.shutdown().await;
+            app.shutdown().await;
             return Ok::<ExitCode, Box<dyn std::error::Error>>(ExitCode::SUCCESS);
         }
-        if engine.is_sandbox() {
+        if app.is_sandbox() {
             println!(
                 "waiting; play the customer with: paydesk sandbox pay {} --url {}",
                 order.out_trade_no,
-                engine.sandbox_url().unwrap_or_default()
+                app.sandbox_url().unwrap_or_default()
             );
         }
         // Subscribed only now: events from before the order was shown are stale.
@@ -74,7 +75,7 @@ pub fn run(amount: &str, item: Option<&str>, wait: bool) -> CmdResult {
         if let Some(t) = &v.transaction_id {
             println!("transaction_id: {t}");
         }
-        engine.shutdown().await;
+        app.shutdown().await;
         Ok(if v.status.is_paid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
     })
 }

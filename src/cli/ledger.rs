@@ -9,10 +9,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use chrono::{Duration, Local, NaiveDate};
+use chrono::{Local, NaiveDate};
 
 use super::CmdResult;
-use crate::ledger::{Ledger, status_label};
+use crate::ledger::Ledger;
 use crate::paths;
 
 fn parse_date(date: &str) -> Result<NaiveDate, Box<dyn std::error::Error>> {
@@ -40,7 +40,7 @@ fn no_ledger() -> Box<dyn std::error::Error> {
 
 /// The business day it is now.
 fn today(day_start_hour: u8) -> NaiveDate {
-    (Local::now().naive_local() - Duration::hours(i64::from(day_start_hour))).date()
+    crate::calendar::business_day(chrono::Utc::now(), day_start_hour)
 }
 
 /// `paydesk export --date YYYY-MM-DD [--out FILE]`: the day's CSV to standard output, or to FILE (replaced
@@ -111,7 +111,7 @@ pub fn orders(date: Option<&str>, day_start_hour: u8) -> CmdResult {
                 .format("%Y-%m-%d %H:%M:%S"),
             o.out_trade_no,
             o.total.to_string(),
-            format!("{}{mark}", status_label(o.status)),
+            format!("{}{mark}", o.status.label()),
         )?;
         if let Some(why) = o.flag_reason.as_deref().filter(|_| o.flagged) {
             writeln!(out, "{:<19}  ! {why}", "")?;

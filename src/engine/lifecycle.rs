@@ -32,9 +32,7 @@ pub(super) async fn watch(inner: Arc<Inner>, no: String, wake: Arc<Notify>, mut 
             return;
         }
         let now = inner.now();
-        if matches!(order.status, OrderStatus::Open | OrderStatus::UserPaying)
-            && now >= order.expires_at
-        {
+        if order.status.can_expire() && now >= order.expires_at {
             let ev = Evidence::new(Source::Cashier, "payment window over");
             if let Err(e) = inner
                 .apply(&no, Input::CloseRequested(CloseReason::Expire), ev)
@@ -57,7 +55,7 @@ pub(super) async fn watch(inner: Arc<Inner>, no: String, wake: Arc<Notify>, mut 
         };
         first = false;
         let until_expiry = (order.expires_at - now).to_std().unwrap_or(Duration::ZERO);
-        let wait = if matches!(order.status, OrderStatus::Open | OrderStatus::UserPaying) {
+        let wait = if order.status.can_expire() {
             delay.min(until_expiry)
         } else {
             delay

@@ -1,9 +1,13 @@
-//! What the engine takes from and reports to its users (the UI and the command line).
+//! What the engine takes from and reports to its users (the UI and the command line): carts in, order views,
+//! summaries and details out. Its users name these types only, never the ledger's.
 
 use chrono::{DateTime, Utc};
 
-use crate::ledger::state::OrderStatus;
 use crate::money::Fen;
+
+/// Where an order stands, with its rules (payable, progress, words): the ledger's state machine type, part of
+/// the engine's views so its users need not reach into the ledger.
+pub use crate::ledger::OrderStatus;
 
 /// One line of a sale as the cashier rang it up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,4 +71,53 @@ pub enum EngineEvent {
 pub enum CustomerAction {
     Pay,
     Fail,
+}
+
+/// One order in a business day's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderSummary {
+    pub out_trade_no: String,
+    pub created_at: DateTime<Utc>,
+    pub total: Fen,
+    pub status: OrderStatus,
+    pub transaction_id: Option<String>,
+    pub cashier: String,
+}
+
+/// One line of a stored order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineView {
+    pub name: String,
+    pub unit_price: Fen,
+    pub qty: u32,
+    pub line_total: Fen,
+}
+
+/// One entry of an order's history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventView {
+    pub at: DateTime<Utc>,
+    /// What happened: the input (`created`, `paid`, `closed`, …) or a logged step (`unifiedorder.request`, …).
+    pub kind: String,
+    /// The change it caused or why it was ignored (`open -> paid`, `ignored: already paid`); may be empty.
+    pub outcome: String,
+    pub detail: String,
+}
+
+impl EventView {
+    /// The outcome and the detail as one line (`open -> paid · trade_state=SUCCESS`); empty if both are.
+    pub fn text(&self) -> String {
+        [self.outcome.as_str(), self.detail.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
+/// An order's lines and history.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderDetail {
+    pub lines: Vec<LineView>,
+    pub events: Vec<EventView>,
 }

@@ -1,8 +1,6 @@
-//! Business days and the manager's CSV export.
+//! The manager's CSV export, and a business day's orders.
 //!
-//! A business day runs from `day_start_hour:00` local time on that date to the same hour the next day
-//! (hour 0: the calendar day; hour 4 for a shop open past midnight: an order at 02:00 belongs to the
-//! previous day). An order belongs to the day it was *created* in.
+//! Which orders belong to a business day is decided by [`crate::calendar`] (the one business-day rule).
 //!
 //! The CSV is UTF-8 with a byte-order mark (so Excel on a Chinese Windows shows the item names), CRLF line
 //! ends, fields quoted where needed by the `csv` crate, one row per order, oldest first. Columns, with
@@ -15,7 +13,7 @@
 //! | `微信支付订单号 transaction_id` | empty unless paid |
 //! | `商品 items` | `可乐 ×2; 薯片 ×1` |
 //! | `金额(元) amount_yuan` | the order total, exact, two decimals: `12.50` |
-//! | `状态 status` | [`status_label`]: `已支付 paid`, `取消后支付 paid after cancel`, … |
+//! | `状态 status` | [`OrderStatus::label`]: `已支付 paid`, `取消后已支付 paid after cancel`, … |
 //! | `收银员 cashier` | |
 //! | `收银台 station` | |
 //! | `备注 note` | why the order is flagged for the manager, if it is |
@@ -29,14 +27,16 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
-use chrono::{DateTime, Duration, Local, LocalResult, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
 
 use super::model::{LedgerError, Order};
-use super::state::OrderStatus;
 use super::store::{Ledger, status_at, to_ms};
+use crate::calendar::day_bounds_in;
+
+#[cfg(doc)]
+use super::state::OrderStatus;
 
 /// The export's header row.
 pub const HEADER: [&str; 9] = [
@@ -53,76 +53,6 @@ pub const HEADER: [&str; 9] = [
 
 /// UTF-8 byte-order mark.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// How a status reads in the export and in `paydesk orders`.
-pub fn status_label(s: OrderStatus) -> &'static str {
-    match s {
-        OrderStatus::Creating => "创建中 creating",
-        OrderStatus::Open => "待支付 awaiting payment",
-        OrderStatus::UserPaying => "支付中 paying",
-        OrderStatus::Closing => "关闭中 closing",
-        OrderStatus::Paid => "已支付 paid",
-        OrderStatus::PaidAfterCancel => "取消后支付 paid after cancel",
-        OrderStatus::Failed => "支付失败 failed",
-        OrderStatus::Cancelled => "已取消 cancelled",
-        OrderStatus::Expired => "已过期 expired",
-        OrderStatus::Refunded => "已退款 refunded",
-    }
-}
-
-/// The first instant whose local date-time is `naive` or later: the earlier one when the clock is turned
-/// back, the moment of the jump when the clock skips over `naive`.
-fn local_instant<Tz: TimeZone>(tz: &Tz, naive: chrono::NaiveDateTime) -> DateTime<Utc> {
-    match tz.from_local_datetime(&naive) {
-        LocalResult::Single(t) => t.with_timezone(&Utc),
-        // The pair's order is not reliable (chrono's `Local` gives the later instant first).
-        LocalResult::Ambiguous(a, b) => a.with_timezone(&Utc).min(b.with_timezone(&Utc)),
-        LocalResult::None => {
-            // In a gap: the last minute before it exists; the gap starts a minute after that.
-            for m in 1..=24 * 60 {
-                if let Some(t) = tz
-                    .from_local_datetime(&(naive - Duration::minutes(m)))
-                    .latest()
-                {
-                    return t.with_timezone(&Utc) + Duration::minutes(m);
-                }
-            }
-            naive.and_utc()
-        }
-    }
-}
-
-/// The UTC bounds `[from, to)` of business day `day` in `tz`.
-pub fn day_bounds_in<Tz: TimeZone>(
-    tz: &Tz,
-    day: NaiveDate,
-    day_start_hour: u8,
-) -> Result<(DateTime<Utc>, DateTime<Utc>), LedgerError> {
-    if day_start_hour > 23 {
-        return Err(LedgerError::Invalid(format!(
-            "the day-start hour must be 0–23, not {day_start_hour}"
-        )));
-    }
-    let next = day
-        .succ_opt()
-        .ok_or_else(|| LedgerError::Invalid(format!("no day after {day}")))?;
-    let start = |d: NaiveDate| {
-        d.and_hms_opt(u32::from(day_start_hour), 0, 0)
-            .expect("hour checked")
-    };
-    Ok((
-        local_instant(tz, start(day)),
-        local_instant(tz, start(next)),
-    ))
-}
-
-/// The UTC bounds of business day `day` in local time.
-pub fn day_bounds(
-    day: NaiveDate,
-    day_start_hour: u8,
-) -> Result<(DateTime<Utc>, DateTime<Utc>), LedgerError> {
-    day_bounds_in(&Local, day, day_start_hour)
-}
 
 /// `YYYY-MM-DD HH:MM:SS` of a unix-millisecond instant in `tz`, appended to `buf`.
 fn push_local_time<Tz: TimeZone>(buf: &mut String, tz: &Tz, ms: i64) {
@@ -275,7 +205,11 @@ impl Ledger {
                     push_text(&mut f[2], tid);
                 }
                 push_yuan(&mut f[4], r.get(4)?);
-                f[5].push_str(status_label(status_at(r, 5)?));
+                // `OrderStatus::label`, without a String per row.
+                let status = status_at(r, 5)?;
+                f[5].push_str(status.word_zh());
+                f[5].push(' ');
+                f[5].push_str(status.word_en());
                 push_text(&mut f[6], r.get_ref(6)?.as_str()?);
                 push_text(&mut f[7], r.get_ref(7)?.as_str()?);
                 if let Some(note) = r.get_ref(8)?.as_str_or_null()? {
@@ -331,71 +265,33 @@ impl Ledger {
     }
 }
 
-/// Produce `path` by having `write` fill a temporary file next to it, then renaming it into place. On any
-/// failure the temporary file is removed and `path` is left as it was.
+/// [`crate::fsutil::write_atomically`] for a writer that fails with a [`LedgerError`]: that error comes back
+/// as it was; a failure of the file handling itself becomes [`LedgerError::WriteFile`].
 pub(crate) fn write_atomically(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<(), LedgerError>,
 ) -> Result<(), LedgerError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let io_err = |source| LedgerError::WriteFile {
-        path: path.to_path_buf(),
-        source,
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io_err(std::io::Error::other("not a file name")))?;
-    if path.is_dir() {
-        return Err(io_err(std::io::Error::other("is a directory")));
+    let mut failed = None;
+    let result = crate::fsutil::write_atomically(path, |tmp| {
+        write(tmp).map_err(|e| {
+            let io = std::io::Error::other(e.to_string());
+            failed = Some(e);
+            io
+        })
+    });
+    match (result, failed) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(e)) => Err(e),
+        (Err(source), None) => Err(LedgerError::WriteFile {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(
-        ".{}-{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp = dir.join(tmp_name);
-    // Claim the name (and find out early whether the directory is writable).
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(io_err)?;
-    let result = write(&tmp).and_then(|()| fs::rename(&tmp, path).map_err(io_err));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        let mut journal = tmp.clone().into_os_string();
-        journal.push("-journal");
-        let _ = fs::remove_file(journal);
-    } else if let Ok(d) = fs::File::open(&dir) {
-        // Make the rename itself durable where the platform allows it.
-        let _ = d.sync_all();
-    }
-    result
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::FixedOffset;
-
-    #[test]
-    fn day_bounds_follow_the_start_hour() {
-        let tz = FixedOffset::east_opt(8 * 3600).unwrap();
-        let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
-        let (from, to) = day_bounds_in(&tz, day, 0).unwrap();
-        assert_eq!(from.to_rfc3339(), "2026-11-26T16:00:00+00:00");
-        assert_eq!(to.to_rfc3339(), "2026-11-27T16:00:00+00:00");
-        let (from, to) = day_bounds_in(&tz, day, 4).unwrap();
-        assert_eq!(from.to_rfc3339(), "2026-11-26T20:00:00+00:00");
-        assert_eq!(to.to_rfc3339(), "2026-11-27T20:00:00+00:00");
-        assert!(day_bounds_in(&tz, day, 24).is_err());
-    }
 
     #[test]
     fn fields_are_formatted_exactly() {

@@ -4,7 +4,8 @@
 //! - [`state`] decides how a status may change (pure logic; the only place with transition rules).
 //! - [`Ledger`] stores orders durably and applies inputs to them through [`state::next`], one
 //!   transaction per input; every input, applied or ignored, lands in the order's append-only event log.
-//! - [`export`] turns a business day into the CSV the manager opens in Excel.
+//! - [`export`] turns a business day (as [`crate::calendar`] defines it) into the CSV the manager opens in
+//!   Excel.
 //!
 //! Not here: talking to the gateway, timers, retries (the engine), drawing anything (the UI).
 //!
@@ -12,11 +13,12 @@
 
 pub mod export;
 pub mod model;
+mod open;
 pub mod schema;
 pub mod state;
 mod store;
 
-pub use export::{HEADER, day_bounds, day_bounds_in, status_label};
+pub use export::HEADER;
 pub use model::{
     Applied, Evidence, ItemLine, LedgerError, NewOrder, Order, OrderEvent, PaymentFacts, Source,
 };

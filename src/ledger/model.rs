@@ -276,6 +276,12 @@ pub enum LedgerError {
     Backup { path: PathBuf, reason: String },
 }
 
+impl From<crate::calendar::DayError> for LedgerError {
+    fn from(e: crate::calendar::DayError) -> Self {
+        LedgerError::Invalid(e.0)
+    }
+}
+
 impl From<rusqlite::types::FromSqlError> for LedgerError {
     fn from(e: rusqlite::types::FromSqlError) -> Self {
         LedgerError::Sqlite(e.into())

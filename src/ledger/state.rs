@@ -83,6 +83,85 @@ impl OrderStatus {
     pub fn is_paid(self) -> bool {
         matches!(self, OrderStatus::Paid | OrderStatus::PaidAfterCancel)
     }
+
+    /// Still on its way to a final state (the opposite of [`OrderStatus::is_final`]): what start-up
+    /// reconciliation drives to an end.
+    pub fn is_unfinished(self) -> bool {
+        !self.is_final()
+    }
+
+    /// The customer may still pay it as far as the cashier is concerned: the payment screen shows its QR
+    /// and offers Cancel.
+    pub fn is_payable(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Creating | OrderStatus::Open | OrderStatus::UserPaying
+        )
+    }
+
+    /// Its QR is out and its payment window runs: past `expires_at` it is closed as expired.
+    pub fn can_expire(self) -> bool {
+        matches!(self, OrderStatus::Open | OrderStatus::UserPaying)
+    }
+
+    /// How far along an order is, for display and for merging two reports of one order (keep the one
+    /// further along): Creating 0, Open 1, UserPaying 2, Closing 3, any final status 4.
+    pub fn progress(self) -> u8 {
+        match self {
+            OrderStatus::Creating => 0,
+            OrderStatus::Open => 1,
+            OrderStatus::UserPaying => 2,
+            OrderStatus::Closing => 3,
+            _ => 4,
+        }
+    }
+
+    /// The short Chinese word for the status (history list, export, `paydesk orders`).
+    pub fn word_zh(self) -> &'static str {
+        match self {
+            OrderStatus::Creating => "创建中",
+            OrderStatus::Open => "待支付",
+            OrderStatus::UserPaying => "支付中",
+            OrderStatus::Closing => "关闭中",
+            OrderStatus::Paid => "已支付",
+            OrderStatus::PaidAfterCancel => "取消后已支付",
+            OrderStatus::Failed => "支付失败",
+            OrderStatus::Cancelled => "已取消",
+            OrderStatus::Expired => "已过期",
+            OrderStatus::Refunded => "已退款",
+        }
+    }
+
+    /// The short English word for the status.
+    pub fn word_en(self) -> &'static str {
+        match self {
+            OrderStatus::Creating => "creating",
+            OrderStatus::Open => "open",
+            OrderStatus::UserPaying => "paying",
+            OrderStatus::Closing => "closing",
+            OrderStatus::Paid => "paid",
+            OrderStatus::PaidAfterCancel => "paid after cancel",
+            OrderStatus::Failed => "failed",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
+            OrderStatus::Refunded => "refunded",
+        }
+    }
+
+    /// `"{word_zh} {word_en}"`: how a status reads in the CSV export and in `paydesk orders`.
+    pub fn label(self) -> String {
+        format!("{} {}", self.word_zh(), self.word_en())
+    }
+}
+
+/// The statuses that are not final, as SQL text: `'creating', 'open', …` (for `status IN (…)`).
+pub fn unfinished_sql_list() -> String {
+    OrderStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_unfinished())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl fmt::Display for OrderStatus {
@@ -179,6 +258,47 @@ pub fn next(status: OrderStatus, input: Input, close_reason: Option<CloseReason>
 
         (S::Paid | S::PaidAfterCancel, Input::Refunded) => To(S::Refunded),
         (_, Input::Refunded) => Ignore("only a paid order can be refunded"),
+    }
+}
+
+/// The ledger refuses a reported payment, before the state machine, when its amount differs from the order's
+/// total, or when the order is already paid by a different transaction. Refused payments are recorded,
+/// flagged and alerted, and never mark the order paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The short reason (`Applied::ignored`): `"amount mismatch"`, `"different transaction_id"`.
+    pub why: &'static str,
+    /// The text for the manager (flag and alert).
+    pub alert: String,
+}
+
+/// Whether a payment of `paid` by `transaction_id` is refused for order `out_trade_no` of `total`, already
+/// paid by `stored_transaction_id` if any.
+pub fn payment_refusal(
+    out_trade_no: &str,
+    total: crate::money::Fen,
+    stored_transaction_id: Option<&str>,
+    paid: crate::money::Fen,
+    transaction_id: &str,
+) -> Option<Refusal> {
+    if paid != total {
+        return Some(Refusal {
+            why: "amount mismatch",
+            alert: format!(
+                "payment {out_trade_no} (transaction {transaction_id}) of {paid} does not match the order \
+                 total {total}"
+            ),
+        });
+    }
+    match stored_transaction_id {
+        Some(tid) if tid != transaction_id => Some(Refusal {
+            why: "different transaction_id",
+            alert: format!(
+                "a second payment (transaction {transaction_id}) arrived for order {out_trade_no} already paid \
+                 by transaction {tid} — check the merchant platform and refund one"
+            ),
+        }),
+        _ => None,
     }
 }
 
@@ -287,6 +407,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn payable_unfinished_and_progress() {
+        for s in OrderStatus::ALL {
+            assert_eq!(s.is_unfinished(), !s.is_final(), "{s:?}");
+            // What the cashier may still be paid for is unfinished; Closing is unfinished but not payable.
+            if s.is_payable() {
+                assert!(s.is_unfinished(), "{s:?}");
+            }
+            if s.can_expire() {
+                assert!(s.is_payable(), "{s:?}");
+            }
+            assert_eq!(s.progress() == 4, s.is_final(), "{s:?}");
+        }
+        assert!(S::Creating.is_payable() && S::Open.is_payable() && S::UserPaying.is_payable());
+        assert!(!S::Closing.is_payable() && !S::Paid.is_payable());
+        assert!(!S::Creating.can_expire() && S::Open.can_expire() && !S::Closing.can_expire());
+        let order = [S::Creating, S::Open, S::UserPaying, S::Closing, S::Paid];
+        assert!(order.windows(2).all(|w| w[0].progress() < w[1].progress()));
+        assert_eq!(S::Expired.progress(), S::Paid.progress());
+    }
+
+    #[test]
+    fn status_words() {
+        assert_eq!(S::Open.label(), "待支付 open");
+        assert_eq!(S::PaidAfterCancel.label(), "取消后已支付 paid after cancel");
+        assert_eq!(S::UserPaying.word_en(), "paying");
+        let mut zh: Vec<_> = OrderStatus::ALL.iter().map(|s| s.word_zh()).collect();
+        zh.sort();
+        zh.dedup();
+        assert_eq!(zh.len(), OrderStatus::ALL.len());
+    }
+
+    #[test]
+    fn unfinished_list_matches_the_schema() {
+        let list = unfinished_sql_list();
+        assert_eq!(list, "'creating', 'open', 'user_paying', 'closing'");
+        // The partial index of unfinished orders must cover exactly these.
+        let schema = crate::ledger::schema::MIGRATIONS.concat();
+        assert!(schema.contains(&format!("WHERE status IN ({list});")));
+    }
+
+    #[test]
+    fn payments_are_refused_on_amount_or_second_transaction() {
+        let fen = |n| crate::money::Fen::new(n).unwrap();
+        assert_eq!(payment_refusal("A", fen(100), None, fen(100), "T1"), None);
+        assert_eq!(
+            payment_refusal("A", fen(100), Some("T1"), fen(100), "T1"),
+            None
+        );
+        let r = payment_refusal("A", fen(100), None, fen(99), "T1").unwrap();
+        assert_eq!(r.why, "amount mismatch");
+        let r = payment_refusal("A", fen(100), Some("T1"), fen(100), "T2").unwrap();
+        assert_eq!(r.why, "different transaction_id");
+        assert!(r.alert.contains("refund one"));
     }
 
     #[test]

@@ -1,23 +1,20 @@
-//! [`Ledger`]: the SQLite file, opening it safely, recording orders and applying inputs to them.
+//! [`Ledger`]: the SQLite file, recording orders, applying inputs to them and reading them back. Opening the
+//! file safely, migrating and backing it up are in `open`.
 
-use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::config::DbConfig;
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::model::{Applied, Evidence, ItemLine, LedgerError, NewOrder, Order, OrderEvent};
-use super::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
 use super::state::{self, CloseReason, Decision, Input, OrderStatus};
 use crate::money::Fen;
 
 /// How long a call waits for another process (e.g. `paydesk backup` while the window runs) to release the
 /// file before it fails.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The alert for a payment that arrived after the order was given up.
 pub const PAID_AFTER_CANCEL_ALERT: &str = "paid after cancel — refund or hand over the goods";
@@ -29,11 +26,11 @@ pub const PAID_AFTER_CANCEL_ALERT: &str = "paid after cancel — refund or hand 
 /// change survives a crash or power cut. Reads (queries, export, backup) use a second, read-only connection,
 /// so a long export never holds up a payment.
 pub struct Ledger {
-    path: PathBuf,
+    pub(super) path: PathBuf,
     // Declared (so dropped) before the writer: the last connection to close checkpoints the WAL into the
     // main file and removes it, and only the writer can.
-    reader: Mutex<Connection>,
-    writer: Mutex<Connection>,
+    pub(super) reader: Mutex<Connection>,
+    pub(super) writer: Mutex<Connection>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -130,183 +127,7 @@ fn input_kind(input: Input) -> &'static str {
     }
 }
 
-/// Refuse a file that exists but is certainly not an SQLite database, before SQLite touches it: SQLite
-/// treats some short or odd files as empty databases and would write a fresh one over them.
-fn precheck_file(path: &Path) -> Result<bool, LedgerError> {
-    let open_err = |source| LedgerError::Open {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = match fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(open_err(e)),
-    };
-    if !meta.is_file() {
-        return Err(open_err(std::io::Error::other("not a regular file")));
-    }
-    if meta.len() == 0 {
-        // Nothing to lose: SQLite creates an empty file before it writes the first page, so a crash during
-        // the very first start can leave one. Treat it as new.
-        return Ok(false);
-    }
-    let mut header = [0u8; 100];
-    let mut f = fs::File::open(path).map_err(open_err)?;
-    let mut got = 0;
-    while got < header.len() {
-        match f.read(&mut header[got..]).map_err(open_err)? {
-            0 => break,
-            n => got += n,
-        }
-    }
-    let not_db = |reason: &str| LedgerError::NotADatabase {
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
-    };
-    if got < header.len() {
-        return Err(not_db(&format!(
-            "only {got} bytes, shorter than an SQLite header"
-        )));
-    }
-    if &header[..16] != b"SQLite format 3\0" {
-        return Err(not_db("no SQLite header"));
-    }
-    Ok(true)
-}
-
-fn classify(path: &Path, e: rusqlite::Error) -> LedgerError {
-    match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => LedgerError::NotADatabase {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        },
-        Some(ErrorCode::DatabaseCorrupt) => LedgerError::Corrupt {
-            path: path.to_path_buf(),
-            report: e.to_string(),
-        },
-        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
-            LedgerError::Open {
-                path: path.to_path_buf(),
-                source: std::io::Error::other(e.to_string()),
-            }
-        }
-        _ => LedgerError::Sqlite(e),
-    }
-}
-
-/// Run `PRAGMA quick_check` (or `integrity_check`) and turn anything but "ok" into [`LedgerError::Corrupt`].
-fn check(conn: &Connection, path: &Path, pragma: &str) -> Result<(), LedgerError> {
-    let mut stmt = conn
-        .prepare(&format!("PRAGMA {pragma}"))
-        .map_err(|e| classify(path, e))?;
-    let lines: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .and_then(|rows| rows.collect())
-        .map_err(|e| classify(path, e))?;
-    if lines.len() == 1 && lines[0] == "ok" {
-        Ok(())
-    } else {
-        let mut report = lines.into_iter().take(3).collect::<Vec<_>>().join("; ");
-        if report.is_empty() {
-            report = format!("{pragma} returned nothing");
-        }
-        Err(LedgerError::Corrupt {
-            path: path.to_path_buf(),
-            report,
-        })
-    }
-}
-
 impl Ledger {
-    /// Open the ledger at `path`, creating the directory and the file if absent.
-    ///
-    /// Before anything is written, the file is checked: an existing file that is not an SQLite database, is
-    /// not a PayDesk ledger, fails `PRAGMA quick_check`, or has a newer schema is a clear error, and the file
-    /// is never overwritten or replaced. Then: WAL, `synchronous = FULL`, foreign keys on, and any pending
-    /// migrations.
-    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|source| LedgerError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        }
-        let existed = precheck_file(path)?;
-        let writer = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| classify(path, e))?;
-        writer.busy_timeout(BUSY_TIMEOUT)?;
-        // Until the checks pass, closing must not checkpoint a leftover WAL into a file we are refusing.
-        writer.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-
-        // Read-only checks first: nothing below writes until the file is known to be sound and ours.
-        let read_i64 = |sql: &str| -> Result<i64, LedgerError> {
-            writer
-                .query_row(sql, [], |r| r.get(0))
-                .map_err(|e| classify(path, e))
-        };
-        let version = read_i64("PRAGMA user_version")?;
-        let app_id = read_i64("PRAGMA application_id")?;
-        let objects = read_i64("SELECT count(*) FROM sqlite_schema")?;
-        if existed {
-            check(&writer, path, "quick_check")?;
-        }
-        if app_id != 0 && app_id != i64::from(APPLICATION_ID) {
-            return Err(LedgerError::NotADatabase {
-                path: path.to_path_buf(),
-                reason: format!("an SQLite database of another application (id {app_id:#x})"),
-            });
-        }
-        if version == 0 && objects > 0 {
-            return Err(LedgerError::NotADatabase {
-                path: path.to_path_buf(),
-                reason: "an SQLite database with other tables".into(),
-            });
-        }
-        if version > SCHEMA_VERSION {
-            return Err(LedgerError::TooNew {
-                path: path.to_path_buf(),
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
-
-        writer.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
-        let mode: String = writer
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(|e| classify(path, e))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(LedgerError::Open {
-                path: path.to_path_buf(),
-                source: std::io::Error::other(format!("cannot use WAL mode (got {mode})")),
-            });
-        }
-        writer.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
-        let mut writer = writer;
-        migrate(&mut writer, version)?;
-
-        let reader = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| classify(path, e))?;
-        reader.busy_timeout(BUSY_TIMEOUT)?;
-        Ok(Ledger {
-            path: path.to_path_buf(),
-            reader: Mutex::new(reader),
-            writer: Mutex::new(writer),
-        })
-    }
-
-    /// Open the ledger at [`crate::paths::ledger_path`].
-    pub fn open_default() -> Result<Ledger, LedgerError> {
-        Ledger::open(&crate::paths::ledger_path())
-    }
-
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -319,11 +140,6 @@ impl Ledger {
 
     pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
         self.reader.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The full `PRAGMA integrity_check` (slower than the `quick_check` done at open).
-    pub fn check_integrity(&self) -> Result<(), LedgerError> {
-        check(&self.reader(), &self.path, "integrity_check")
     }
 
     /// Record a new order in status `creating`, with its item lines and a `recorded` event, in one durable
@@ -407,33 +223,17 @@ impl Ledger {
 
         // The ledger's own refusals for payments, before the state machine.
         let refusal = match (input, &evidence.payment) {
-            (Input::Paid, Some(p)) if p.total_fee != total => Some((
-                "amount mismatch",
-                format!(
-                    "payment {} (transaction {}) of {} does not match the order total {}",
-                    out_trade_no, p.transaction_id, p.total_fee, total
-                ),
-            )),
-            (Input::Paid, Some(p))
-                if stored_tid
-                    .as_deref()
-                    .is_some_and(|tid| tid != p.transaction_id) =>
-            {
-                Some((
-                    "different transaction_id",
-                    format!(
-                        "a second payment (transaction {}) arrived for order {} already paid by \
-                         transaction {} — check the merchant platform and refund one",
-                        p.transaction_id,
-                        out_trade_no,
-                        stored_tid.as_deref().unwrap_or("")
-                    ),
-                ))
-            }
+            (Input::Paid, Some(p)) => state::payment_refusal(
+                out_trade_no,
+                total,
+                stored_tid.as_deref(),
+                p.total_fee,
+                &p.transaction_id,
+            ),
             _ => None,
         };
 
-        let outcome = if let Some((why, alert)) = refusal {
+        let outcome = if let Some(state::Refusal { why, alert }) = refusal {
             applied.ignored = Some(why);
             update.flag = Some(alert.clone());
             applied.alert = Some(alert.clone());
@@ -516,10 +316,12 @@ impl Ledger {
     /// Orders that are not final, oldest first: what start-up reconciliation must drive to an end.
     pub fn unfinished(&self) -> Result<Vec<Order>, LedgerError> {
         let conn = self.reader();
+        // The same condition as the schema's partial index `orders_unfinished`, so SQLite uses it.
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders \
-             WHERE status IN ('creating', 'open', 'user_paying', 'closing') \
-             ORDER BY created_at, id"
+             WHERE status IN ({}) \
+             ORDER BY created_at, id",
+            state::unfinished_sql_list()
         ))?;
         let rows = stmt.query_map([], order_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -578,44 +380,6 @@ impl Ledger {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Copy the whole ledger to `path` with SQLite's online backup, while payments may go on. The copy is
-    /// written next to `path` and renamed into place when complete, so a failure never leaves a half file
-    /// (an existing file at `path` is replaced only by a complete backup). Refuses the ledger's own path.
-    pub fn backup_to(&self, path: &Path) -> Result<(), LedgerError> {
-        let fail = |reason: String| LedgerError::Backup {
-            path: path.to_path_buf(),
-            reason,
-        };
-        if same_file(path, &self.path) {
-            return Err(fail("that is the ledger itself".into()));
-        }
-        super::export::write_atomically(path, |tmp| {
-            let conn = self.reader();
-            let mut dst = Connection::open(tmp).map_err(|e| fail(e.to_string()))?;
-            {
-                let backup = rusqlite::backup::Backup::new(&conn, &mut dst)
-                    .map_err(|e| fail(e.to_string()))?;
-                // One step: a read transaction for the whole copy, which in WAL mode does not block writers.
-                match backup.step(-1).map_err(|e| fail(e.to_string()))? {
-                    rusqlite::backup::StepResult::Done => {}
-                    other => return Err(fail(format!("the copy did not finish ({other:?})"))),
-                }
-            }
-            // The copy keeps the WAL flag; fold it into one self-contained file.
-            dst.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))
-                .map_err(|e| fail(e.to_string()))?;
-            dst.close().map_err(|(_, e)| fail(e.to_string()))?;
-            Ok(())
-        })
-    }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (fs::canonicalize(a), fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
     }
 }
 
@@ -764,24 +528,5 @@ pub(crate) fn insert_order(
             o.station
         ),
     ])?;
-    Ok(())
-}
-
-/// Bring the file from `from` to [`SCHEMA_VERSION`], one transaction per migration.
-fn migrate(conn: &mut Connection, from: i64) -> Result<(), LedgerError> {
-    for (n, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // Another process may have migrated meanwhile.
-        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if now > n as i64 {
-            continue;
-        }
-        tx.execute_batch(sql)?;
-        tx.execute_batch(&format!(
-            "PRAGMA user_version = {}; PRAGMA application_id = {APPLICATION_ID};",
-            n + 1
-        ))?;
-        tx.commit()?;
-    }
     Ok(())
 }

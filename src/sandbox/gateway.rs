@@ -2,11 +2,11 @@
 //!
 //! Order of checks, as the live gateway evaluates them (reference §1, §3.3):
 //! 1. faults: `latency`, then `http_5xx` (HTTP 500, nothing done);
-//! 2. transport (`return_code=FAIL`, no sign): not POST → `REQUIRE_POST_METHOD`; empty body →
-//!    `POST_DATA_EMPTY`; not UTF-8 or a 4-byte character → `NOT_UTF8`; anything else unreadable →
-//!    `XML格式错误`;
+//! 2. transport (`return_code=FAIL`, no sign): not POST → `REQUIRE_POST_METHOD`; then the envelope
+//!    ([`Sealer::open_request`](crate::wxpay::envelope::Sealer::open_request)): empty body → `POST_DATA_EMPTY`; not UTF-8 or a 4-byte character →
+//!    `NOT_UTF8`; anything else unreadable → `XML格式错误`;
 //! 3. signature over all received fields with the key and `sign_type` (absent → MD5, unknown value →
-//!    `sign_type参数错误`), missing or wrong → `签名错误`;
+//!    `sign_type参数错误`), missing or wrong → `签名错误`, computed by the configured signer;
 //! 4. fault `system_error` (signed `SYSTEMERROR`, nothing done);
 //! 5. `appid`, `mch_id`, `nonce_str` present (`LACK_PARAMS`); `mch_id` is this merchant's
 //!    (`MCHID_NOT_EXIST`); `appid` is its appid: a well-formed appid of someone else is
@@ -19,16 +19,15 @@
 
 use std::sync::Arc;
 
+use super::Inner;
+use super::store::Refusal;
+use crate::wxpay::envelope::fail_reply;
+use crate::wxpay::sign::{self, Params, SignType};
+use crate::wxpay::xml;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq;
-
-use super::Inner;
-use super::store::Refusal;
-use crate::wxpay::sign::{self, Params, SignType};
-use crate::wxpay::xml::{self, XmlError};
 
 /// The gateway's endpoints. Refund, refundquery and downloadbill would each be one more variant here and
 /// one more arm in [`dispatch`].
@@ -84,25 +83,19 @@ pub async fn handle(
     let body = match pipeline(&inner, api, &method, &body) {
         Reply::Protocol(msg) => {
             tracing::debug!(?api, %msg, "sandbox: refused (return_code FAIL)");
-            let mut p = Params::new();
-            p.insert("return_code".into(), "FAIL".into());
-            p.insert("return_msg".into(), msg);
-            xml::encode(&p).expect("plain fields")
+            fail_reply(&msg)
         }
-        Reply::Signed {
-            mut fields,
-            sign_type,
-        } => {
-            let mut s = sign::sign(&fields, &inner.key, sign_type);
+        Reply::Signed { fields, sign_type } => {
+            let mut fields = inner.sealer().seal_answer(fields, sign_type);
             if inner.chance(|f| f.corrupt_sign) {
                 tracing::debug!(?api, "sandbox fault: corrupt sign");
-                s = corrupt(&s);
+                let s = corrupt(&fields["sign"]);
+                fields.insert("sign".into(), s);
             }
-            fields.insert("sign".into(), s);
             xml::encode(&fields).unwrap_or_else(|e| {
                 // Only an echoed non-BMP value could do this, and those were refused at step 2.
                 tracing::error!(error = %e, "sandbox: cannot encode an answer");
-                "<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[系统错误]]></return_msg></xml>".into()
+                fail_reply("系统错误")
             })
         }
     };
@@ -127,29 +120,10 @@ fn pipeline(inner: &Arc<Inner>, api: Api, method: &Method, body: &[u8]) -> Reply
     if method != Method::POST {
         return Reply::Protocol("REQUIRE_POST_METHOD".into());
     }
-    let req = match xml::decode(body) {
-        Ok(p) => p,
-        Err(XmlError::Empty) => return Reply::Protocol("POST_DATA_EMPTY".into()),
-        Err(XmlError::NotUtf8 { .. }) => return Reply::Protocol("NOT_UTF8".into()),
-        Err(_) => return Reply::Protocol("XML格式错误".into()),
+    let (req, sign_type) = match inner.sealer().open_request(body) {
+        Ok(opened) => opened,
+        Err(e) => return Reply::Protocol(e.return_msg().into()),
     };
-    if req.values().any(|v| v.chars().any(|c| c as u32 > 0xFFFF)) {
-        return Reply::Protocol("NOT_UTF8".into());
-    }
-    let sign_type = match req.get("sign_type").map(String::as_str) {
-        None | Some("") => SignType::Md5,
-        Some(s) => match SignType::parse(s) {
-            Some(t) => t,
-            None => return Reply::Protocol("sign_type参数错误".into()),
-        },
-    };
-    let Some(got) = req.get("sign") else {
-        return Reply::Protocol("签名错误".into());
-    };
-    let want = sign::sign(&req, &inner.key, sign_type);
-    if !bool::from(want.as_bytes().ct_eq(got.to_ascii_uppercase().as_bytes())) {
-        return Reply::Protocol("签名错误".into());
-    }
 
     let mut fields = Params::new();
     fields.insert("return_code".into(), "SUCCESS".into());

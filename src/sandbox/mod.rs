@@ -7,21 +7,31 @@
 //!   (POST only, XML both ways, request signature checked with `sign_type`, answers signed with the same
 //!   algorithm, the documented `return_code`/`result_code`/`err_code` for every failure) — see
 //!   `gateway.rs` for the order of checks;
-//! * keeps one merchant's orders ([`store`]): NOTPAY → USERPAYING → SUCCESS or PAYERROR, or → CLOSED;
-//! * plays the customer ([`Sandbox::customer`], `POST /sandbox/customer`, the web page at `/`);
+//! * keeps one merchant's orders ([`order`], [`store`]): NOTPAY → USERPAYING → SUCCESS or PAYERROR, or →
+//!   CLOSED;
+//! * plays the customer ([`Sandbox::customer`], `POST /sandbox/customer`, the web page at `/`, and
+//!   [`remote_customer`] for a sandbox in another process);
 //! * POSTs signed payment notifications on the live retry schedule ([`NOTIFY_SCHEDULE`]);
 //! * injects faults on demand ([`Faults`]), including really closing its port.
 //!
-//! What it is not: a merchant (it keeps no ledger), a model of WeChat's risk checks, coupons or refunds
-//! (yet: an endpoint is one `gateway::Api` variant and one handler), or a TLS server.
+//! Every message it reads or writes goes through the same v2 envelope as PayDesk's client and notification
+//! listener ([`crate::wxpay::envelope`]); only the signer may differ ([`SandboxConfig::signer`]), so that
+//! tests can run it with an independent one. It depends on `wxpay` and the leaf modules only.
+//!
+//! What it is not: a merchant (it keeps no ledger and knows nothing of the engine), a model of WeChat's risk
+//! checks, coupons or refunds (yet: an endpoint is one `gateway::Api` variant and one handler), or a TLS
+//! server.
 //!
 //! Decisions where the live behaviour is not documented (reference §15) are stated where they are made:
-//! the default payment window ([`store::DEFAULT_WINDOW`]), what orderquery says after expiry
-//! ([`store::Order::effective_state`]), the closeorder 5-minute refusal ([`store::Store::close_order`]).
+//! the default payment window ([`order::DEFAULT_WINDOW`]), what orderquery says after expiry
+//! ([`order::Order::effective_state`]), the closeorder 5-minute refusal ([`store::Store::close_order`]).
 
+mod config;
+mod customer;
 mod gateway;
 mod listener;
 mod notify;
+pub mod order;
 mod page;
 mod persist;
 pub mod store;
@@ -37,145 +47,13 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinHandle};
 
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::SharedClock;
 use crate::money::Fen;
-use crate::sandbox_defaults;
-use crate::wxpay::{ApiKey, Merchant, SignType, TradeState};
+use crate::wxpay::{ApiKey, Merchant, Sealer, SignType, Signer, TradeState};
 
+pub use config::{Faults, SandboxConfig};
+pub use customer::{CustomerAction, SandboxError, remote_customer};
 pub use notify::SCHEDULE as NOTIFY_SCHEDULE;
-
-/// How the sandbox behaves.
-#[derive(Clone)]
-pub struct SandboxConfig {
-    /// The one merchant identity it accepts.
-    pub appid: String,
-    pub mch_id: String,
-    pub key: ApiKey,
-    /// Its clock: creation times, expiry, `time_end`. Notification retry timing uses real (tokio) time.
-    pub clock: SharedClock,
-    /// closeorder is refused within this age of an order's creation (live: 5 minutes; 0 for demos).
-    pub close_min_age: Duration,
-    /// Multiplies the notification retry schedule: 1.0 is live, 0.001 turns 15 s into 15 ms.
-    pub notify_time_scale: f64,
-    pub faults: Faults,
-    /// A snapshot file of the orders (TOML), rewritten atomically on every change and loaded at start.
-    pub persist: Option<PathBuf>,
-}
-
-impl Default for SandboxConfig {
-    fn default() -> Self {
-        SandboxConfig {
-            appid: sandbox_defaults::APPID.into(),
-            mch_id: sandbox_defaults::MCH_ID.into(),
-            key: ApiKey::new(sandbox_defaults::KEY),
-            clock: Arc::new(SystemClock),
-            close_min_age: Duration::from_secs(5 * 60),
-            notify_time_scale: 1.0,
-            faults: Faults::default(),
-            persist: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for SandboxConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SandboxConfig")
-            .field("appid", &self.appid)
-            .field("mch_id", &self.mch_id)
-            .field("key", &self.key)
-            .field("close_min_age", &self.close_min_age)
-            .field("notify_time_scale", &self.notify_time_scale)
-            .field("faults", &self.faults)
-            .field("persist", &self.persist)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Fault injection. Probabilities are 0.0..=1.0 and drawn from one RNG seeded with `seed`, so a run with
-/// the same calls in the same order makes the same choices.
-#[derive(Clone, Debug, Default)]
-pub struct Faults {
-    /// Probability that a notification attempt is not sent (it still uses up its schedule slot).
-    pub drop_notify: f64,
-    /// Probability that a delivered notification is POSTed twice, concurrently.
-    pub duplicate_notify: f64,
-    /// Added before every notification attempt (not scaled).
-    pub notify_delay: Duration,
-    /// Share of authenticated API calls answered `result_code=FAIL`, `err_code=SYSTEMERROR` (signed),
-    /// without doing anything.
-    pub system_error: f64,
-    /// Share of API calls answered HTTP 500 with an HTML body, without doing anything.
-    pub http_5xx: f64,
-    /// Added before answering every API call.
-    pub latency: Duration,
-    /// The port is really closed (connection refused, open connections shut down); re-bound on the same
-    /// port when switched off again.
-    pub refuse_connections: bool,
-    /// Share of signed answers whose `sign` is altered (same length, one digit changed).
-    pub corrupt_sign: f64,
-    pub seed: u64,
-}
-
-/// What the simulated customer does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CustomerAction {
-    /// Scan the QR code: NOTPAY → USERPAYING (binds the payer).
-    Scan,
-    /// Pay: → SUCCESS, and the notification starts.
-    Pay,
-    /// The payment fails (bank refused…): → PAYERROR.
-    Fail,
-}
-
-impl CustomerAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CustomerAction::Scan => "scan",
-            CustomerAction::Pay => "pay",
-            CustomerAction::Fail => "fail",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<CustomerAction> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "scan" => Some(CustomerAction::Scan),
-            "pay" => Some(CustomerAction::Pay),
-            "fail" => Some(CustomerAction::Fail),
-            _ => None,
-        }
-    }
-}
-
-/// Why the simulated customer (or `paydesk sandbox pay`) could not act.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SandboxError {
-    #[error("no order {0:?} in the sandbox (give its code_url or out_trade_no)")]
-    UnknownOrder(String),
-    #[error("order {0} is past its time_expire and can no longer be paid")]
-    Expired(String),
-    #[error("order {out_trade_no} is {state} and can no longer be paid")]
-    NotPayable { out_trade_no: String, state: String },
-    #[error("unknown customer action {0:?} (use pay, fail or scan)")]
-    BadAction(String),
-    #[error("the sandbox at {url} is not reachable ({detail}); start it with `paydesk sandbox`")]
-    NotRunning { url: String, detail: String },
-    #[error("the sandbox answered HTTP {status}: {body}")]
-    Http { status: u16, body: String },
-}
-
-impl SandboxError {
-    /// The HTTP status the customer endpoint answers with.
-    fn status(&self) -> u16 {
-        match self {
-            SandboxError::UnknownOrder(_) => 404,
-            SandboxError::Expired(_) => 410,
-            SandboxError::NotPayable { .. } => 409,
-            SandboxError::BadAction(_) => 400,
-            SandboxError::NotRunning { .. } => 503,
-            SandboxError::Http { status, .. } => *status,
-        }
-    }
-}
 
 /// An order as the gateway sees it, at the time of the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,6 +95,7 @@ pub(crate) struct Inner {
     appid: String,
     mch_id: String,
     key: ApiKey,
+    signer: Arc<dyn Signer>,
     clock: SharedClock,
     close_min_age: chrono::Duration,
     notify_time_scale: f64,
@@ -230,6 +109,11 @@ pub(crate) struct Inner {
 impl Inner {
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Seals answers and notifications and opens requests, with the configured signer.
+    fn sealer(&self) -> Sealer<'_> {
+        Sealer::new(&*self.signer, &self.key)
     }
 
     fn store(&self) -> MutexGuard<'_, store::Store> {
@@ -324,6 +208,7 @@ impl Sandbox {
             appid: config.appid,
             mch_id: config.mch_id,
             key: config.key,
+            signer: config.signer,
             clock: config.clock,
             close_min_age: chrono::Duration::from_std(config.close_min_age)
                 .unwrap_or(chrono::Duration::MAX),
@@ -497,55 +382,5 @@ impl Drop for Sandbox {
         if let Some(server) = self.server.take() {
             server.abort();
         }
-    }
-}
-
-/// Play the customer against a running sandbox over HTTP (`paydesk sandbox pay`). Returns the sandbox's
-/// one-line answer, e.g. `order X: SUCCESS`.
-pub async fn remote_customer(
-    base_url: &str,
-    order: &str,
-    action: CustomerAction,
-) -> Result<String, SandboxError> {
-    let base = base_url.trim_end_matches('/');
-    let url = format!("{base}{}", page::CUSTOMER_PATH);
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| SandboxError::NotRunning {
-            url: base.to_string(),
-            detail: e.to_string(),
-        })?;
-    let resp = http
-        .post(&url)
-        .form(&[("order", order), ("action", action.as_str())])
-        .send()
-        .await
-        .map_err(|e| SandboxError::NotRunning {
-            url: base.to_string(),
-            detail: if e.is_connect() {
-                "connection refused".to_string()
-            } else {
-                e.to_string()
-            },
-        })?;
-    let status = resp.status().as_u16();
-    let state = resp
-        .headers()
-        .get(page::STATE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let body = resp.text().await.unwrap_or_default().trim().to_string();
-    match status {
-        200 => Ok(body),
-        404 => Err(SandboxError::UnknownOrder(order.to_string())),
-        410 => Err(SandboxError::Expired(order.to_string())),
-        409 => Err(SandboxError::NotPayable {
-            out_trade_no: order.to_string(),
-            state,
-        }),
-        _ => Err(SandboxError::Http { status, body }),
     }
 }

@@ -2,15 +2,16 @@
 //! `notify_url` until the merchant acknowledges it, on the live retry schedule (reference §6).
 //!
 //! A delivery counts as acknowledged only when the answer is HTTP 200 and its body decodes to
-//! `return_code=SUCCESS` within [`REPLY_TIMEOUT`]. The body carries the fields of reference §6.1, is signed
-//! with the algorithm of the order's unifiedorder, and carries `sign_type` when that was HMAC-SHA256. Every
-//! attempt sends the same body (the same nonce), as a retry of one notification.
+//! `return_code=SUCCESS` within [`REPLY_TIMEOUT`]. The body carries the fields of reference §6.1 and is
+//! sealed by the envelope with the algorithm of the order's unifiedorder (carrying `sign_type` when that was
+//! HMAC-SHA256). Every attempt sends the same body (the same nonce), as a retry of one notification.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::Inner;
-use crate::wxpay::sign::{self, Params, SignType};
+use crate::wxpay::envelope::is_success_reply;
+use crate::wxpay::sign::{self, Params};
 use crate::wxpay::xml;
 
 /// The waits between attempts after the first: 15 s, 15 s, 30 s, 3 min, 10 min, 20 min, 30 min ×3, 60 min,
@@ -59,12 +60,7 @@ pub(crate) fn body(inner: &Inner, out_trade_no: &str) -> Option<(String, String)
     p.insert("nonce_str".into(), sign::nonce());
     p.insert("result_code".into(), "SUCCESS".into());
     order.payment_fields(&mut p);
-    if order.sign_type == SignType::HmacSha256 {
-        p.insert("sign_type".into(), SignType::HmacSha256.as_str().into());
-    }
-    let s = sign::sign(&p, &inner.key, order.sign_type);
-    p.insert("sign".into(), s);
-    let body = xml::encode(&p).ok()?;
+    let body = xml::encode(&inner.sealer().seal(p, order.sign_type)).ok()?;
     Some((order.notify_url.clone(), body))
 }
 
@@ -122,7 +118,7 @@ async fn run(inner: Arc<Inner>, out_trade_no: String) {
 fn record(
     inner: &Inner,
     out_trade_no: &str,
-    change: impl FnOnce(&mut super::store::NotifyProgress),
+    change: impl FnOnce(&mut super::order::NotifyProgress),
 ) {
     let mut store = inner.store();
     if let Some(order) = store.get_mut(out_trade_no) {
@@ -150,10 +146,5 @@ async fn post(inner: &Inner, url: &str, body: &str) -> bool {
     if resp.status() != reqwest::StatusCode::OK {
         return false;
     }
-    match resp.bytes().await {
-        Ok(b) => xml::decode(&b)
-            .ok()
-            .is_some_and(|p| p.get("return_code").map(String::as_str) == Some("SUCCESS")),
-        Err(_) => false,
-    }
+    resp.bytes().await.is_ok_and(|b| is_success_reply(&b))
 }

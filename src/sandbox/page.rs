@@ -18,7 +18,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::{CustomerAction, Inner, SandboxError, gateway, store};
+use super::{CustomerAction, Inner, SandboxError, gateway, order};
 use crate::clock::beijing;
 
 /// The customer endpoint.
@@ -179,7 +179,7 @@ async fn page(
                 format!(
                     "{} ({})",
                     o.trade_state.as_str(),
-                    store::state_desc(&o.trade_state)
+                    order::state_desc(&o.trade_state)
                 )
             };
             let notify = if o.transaction_id.is_none() {

@@ -1,5 +1,5 @@
 //! The optional snapshot file of the sandbox's orders (TOML, with a format version), so that a restarted
-//! sandbox still knows orders made before the restart. Written atomically (temporary file, then rename)
+//! sandbox still knows orders made before the restart. Written atomically (`fsutil::write_atomically`)
 //! after every change; read once at start.
 
 use std::path::Path;
@@ -7,7 +7,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::store::{NotifyProgress, Order, Refusal, Store};
+use super::order::{NotifyProgress, Order};
+use super::store::{Refusal, Store};
 use crate::wxpay::{Params, SignType, TradeState};
 
 const VERSION: u32 = 1;
@@ -47,11 +48,7 @@ pub fn save(path: &Path, store: &Store) -> std::io::Result<()> {
         orders: store.all().into_iter().map(stored).collect(),
     };
     let text = toml::to_string(&snapshot).map_err(std::io::Error::other)?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    crate::fsutil::write_atomically(path, |tmp| std::fs::write(tmp, text))
 }
 
 /// Load the file into `store`; a missing file is an empty sandbox.

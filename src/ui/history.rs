@@ -1,18 +1,35 @@
 //! The history screen (any day's orders, the paid total, one order's lines and events) and the export screen.
 //!
-//! Both only ask for data through intents; the ledger is read and written on the runtime, never here.
+//! Both draw from read-only state and push commands; the data comes from the engine through the reducer's
+//! intents, never from here. The only thing written here is the day field's text as it is typed.
 
 use chrono::{Local, NaiveDate};
 use eframe::egui::{self, RichText};
 
-use super::app::{Intent, PaydeskApp};
-use super::backend::HistoryRow;
+use super::command::UiCommand;
 use super::i18n::Lang;
+use super::screens::ScreenCtx;
+use super::state::HistoryState;
 use super::theme::{colour, size, space, status_colour};
+use crate::app::window::OrderSummary;
 use crate::money::Fen;
 
+/// A typed day (`2026-05-20`) and whether it failed to parse.
+#[derive(Debug, Default)]
+pub struct DayField {
+    pub text: String,
+    pub error: bool,
+}
+
+impl DayField {
+    pub fn set(&mut self, day: NaiveDate) {
+        self.text = day.to_string();
+        self.error = false;
+    }
+}
+
 /// The orders that brought money in, and their sum (paid, and paid after cancel; refunded ones are out).
-pub fn paid_total(rows: &[HistoryRow]) -> (usize, Option<Fen>) {
+pub fn paid_total(rows: &[OrderSummary]) -> (usize, Option<Fen>) {
     let paid: Vec<Fen> = rows
         .iter()
         .filter(|r| r.status.is_paid())
@@ -29,8 +46,7 @@ fn parse_day(s: &str) -> Option<NaiveDate> {
 fn day_picker(
     ui: &mut egui::Ui,
     lang: Lang,
-    text: &mut String,
-    error: &mut bool,
+    field: &mut DayField,
     current: NaiveDate,
     today: NaiveDate,
 ) -> Option<NaiveDate> {
@@ -40,20 +56,20 @@ fn day_picker(
         let label = ui.label(t.day);
         let r = ui
             .add(
-                egui::TextEdit::singleline(text)
+                egui::TextEdit::singleline(&mut field.text)
                     .hint_text(t.day_hint)
                     .desired_width(140.0),
             )
             .labelled_by(label.id);
         if r.lost_focus() {
-            match parse_day(text) {
+            match parse_day(&field.text) {
                 Some(d) => {
-                    *error = false;
+                    field.error = false;
                     if d != current {
                         chosen = Some(d);
                     }
                 }
-                None => *error = true,
+                None => field.error = true,
             }
         }
         if ui.button(t.previous_day).clicked() {
@@ -65,51 +81,45 @@ fn day_picker(
         if ui.button(t.today).clicked() {
             chosen = Some(today);
         }
-        if *error {
+        if field.error {
             ui.label(RichText::new(t.bad_day).color(colour::ERROR));
         }
     });
     if let Some(d) = chosen {
-        *text = d.to_string();
-        *error = false;
+        field.set(d);
     }
     chosen
 }
 
-pub fn draw_history(app: &mut PaydeskApp, ui: &mut egui::Ui) {
-    let lang = app.lang();
-    let t = lang.t();
-    let today = app.today();
-    let current = app.history.day.unwrap_or(today);
+/// The history screen: the day picker, the day's orders with the paid total, and the selected order.
+pub(crate) fn draw_history(
+    ui: &mut egui::Ui,
+    cx: &ScreenCtx<'_>,
+    day: &mut DayField,
+    out: &mut Vec<UiCommand>,
+) {
+    let (lang, t) = (cx.lang, cx.t);
+    let h = &cx.state.history;
+    let current = h.day.unwrap_or(cx.today);
     ui.heading(t.history_title);
-    let mut reload = None;
     let mut export = false;
     ui.horizontal(|ui| {
-        let h = &mut app.history;
-        if let Some(d) = day_picker(ui, lang, &mut h.day_text, &mut h.day_error, current, today) {
-            reload = Some(d);
+        if let Some(d) = day_picker(ui, lang, day, current, cx.today) {
+            out.push(UiCommand::LoadHistory(d));
         }
         if ui.button(t.refresh).clicked() {
-            reload = Some(current);
+            out.push(UiCommand::LoadHistory(current));
         }
         if ui.button(t.export_this_day).clicked() {
             export = true;
         }
     });
-    if let Some(d) = reload {
-        app.load_history(d);
-    }
     if export {
-        app.export.day_text = current.to_string();
-        app.export.result = None;
-        app.export.cancelled = false;
-        app.go(super::app::Screen::Export);
+        out.push(UiCommand::ExportDay(current));
         return;
     }
     ui.separator();
 
-    let h = &mut app.history;
-    let mut select = None;
     match &h.rows {
         _ if h.loading => {
             ui.label(t.loading);
@@ -137,41 +147,7 @@ pub fn draw_history(app: &mut PaydeskApp, ui: &mut egui::Ui) {
                     egui::ScrollArea::vertical()
                         .id_salt("history_list")
                         .auto_shrink(false)
-                        .show(ui, |ui| {
-                            egui::Grid::new("history_rows")
-                                .striped(true)
-                                .num_columns(4)
-                                .spacing(egui::vec2(20.0, 8.0))
-                                .show(ui, |ui| {
-                                    for c in
-                                        [t.col_time, t.col_amount, t.col_status, t.col_order_no]
-                                    {
-                                        ui.label(RichText::new(c).color(colour::MUTED));
-                                    }
-                                    ui.end_row();
-                                    for r in rows {
-                                        let selected =
-                                            h.selected.as_deref() == Some(r.out_trade_no.as_str());
-                                        let time = r
-                                            .created_at
-                                            .with_timezone(&Local)
-                                            .format("%H:%M:%S")
-                                            .to_string();
-                                        if ui.selectable_label(selected, time).clicked() {
-                                            select = Some(r.out_trade_no.clone());
-                                        }
-                                        ui.label(RichText::new(r.total.to_string()).strong());
-                                        ui.label(
-                                            RichText::new(lang.status_short(r.status))
-                                                .color(status_colour(r.status)),
-                                        );
-                                        ui.label(
-                                            RichText::new(&r.out_trade_no).monospace().size(14.0),
-                                        );
-                                        ui.end_row();
-                                    }
-                                });
-                        });
+                        .show(ui, |ui| order_list(ui, lang, h, rows, out));
                 });
                 ui.separator();
                 ui.vertical(|ui| {
@@ -183,14 +159,45 @@ pub fn draw_history(app: &mut PaydeskApp, ui: &mut egui::Ui) {
             });
         }
     }
-    if let Some(no) = select {
-        h.selected = Some(no.clone());
-        h.detail = None;
-        app.request(Intent::LoadDetail(no));
-    }
 }
 
-fn draw_detail(ui: &mut egui::Ui, lang: Lang, h: &super::app::HistoryState) {
+/// The day's orders, one row each; a click on the time selects one.
+fn order_list(
+    ui: &mut egui::Ui,
+    lang: Lang,
+    h: &HistoryState,
+    rows: &[OrderSummary],
+    out: &mut Vec<UiCommand>,
+) {
+    let t = lang.t();
+    egui::Grid::new("history_rows")
+        .striped(true)
+        .num_columns(4)
+        .spacing(egui::vec2(20.0, 8.0))
+        .show(ui, |ui| {
+            for c in [t.col_time, t.col_amount, t.col_status, t.col_order_no] {
+                ui.label(RichText::new(c).color(colour::MUTED));
+            }
+            ui.end_row();
+            for r in rows {
+                let selected = h.selected.as_deref() == Some(r.out_trade_no.as_str());
+                let time = r
+                    .created_at
+                    .with_timezone(&Local)
+                    .format("%H:%M:%S")
+                    .to_string();
+                if ui.selectable_label(selected, time).clicked() {
+                    out.push(UiCommand::SelectOrder(r.out_trade_no.clone()));
+                }
+                ui.label(RichText::new(r.total.to_string()).strong());
+                ui.label(RichText::new(lang.status_short(r.status)).color(status_colour(r.status)));
+                ui.label(RichText::new(&r.out_trade_no).monospace().size(14.0));
+                ui.end_row();
+            }
+        });
+}
+
+fn draw_detail(ui: &mut egui::Ui, lang: Lang, h: &HistoryState) {
     let t = lang.t();
     let Some(no) = &h.selected else {
         ui.label(RichText::new(t.select_order).color(colour::MUTED));
@@ -229,9 +236,10 @@ fn draw_detail(ui: &mut egui::Ui, lang: Lang, h: &super::app::HistoryState) {
                     ))
                     .strong(),
                 );
-                if !e.detail.is_empty() {
+                let text = e.text();
+                if !text.is_empty() {
                     ui.add(
-                        egui::Label::new(RichText::new(&e.detail).size(14.0).color(colour::MUTED))
+                        egui::Label::new(RichText::new(text).size(14.0).color(colour::MUTED))
                             .wrap(),
                     );
                 }
@@ -241,27 +249,32 @@ fn draw_detail(ui: &mut egui::Ui, lang: Lang, h: &super::app::HistoryState) {
     }
 }
 
-pub fn draw_export(app: &mut PaydeskApp, ui: &mut egui::Ui) {
-    let lang = app.lang();
-    let t = lang.t();
-    let today = app.today();
+/// The export screen: a day, the Export button (a save dialog follows), and the result.
+pub(crate) fn draw_export(
+    ui: &mut egui::Ui,
+    cx: &ScreenCtx<'_>,
+    day_field: &mut DayField,
+    out: &mut Vec<UiCommand>,
+) {
+    let (lang, t, today) = (cx.lang, cx.t, cx.today);
+    let e = &cx.state.export;
     ui.heading(t.export_title);
     ui.label(t.export_explain);
     ui.add_space(space::GAP);
-    let e = &mut app.export;
-    if e.day_text.is_empty() {
-        e.day_text = today.to_string();
+    if day_field.text.is_empty() {
+        day_field.set(today);
     }
-    let current = parse_day(&e.day_text).unwrap_or(today);
-    day_picker(ui, lang, &mut e.day_text, &mut e.day_error, current, today);
+    let current = parse_day(&day_field.text).unwrap_or(today);
+    day_picker(ui, lang, day_field, current, today);
     ui.add_space(space::GAP);
-    let day = parse_day(&e.day_text);
-    e.day_error = day.is_none();
-    let mut go = None;
+    let day = parse_day(&day_field.text);
+    day_field.error = day.is_none();
     let button = egui::Button::new(RichText::new(t.export_button).size(size::HEADING))
         .min_size(egui::vec2(260.0, size::BIG_BUTTON_HEIGHT));
-    if ui.add_enabled(!e.busy && day.is_some(), button).clicked() {
-        go = day;
+    if ui.add_enabled(!e.busy && day.is_some(), button).clicked()
+        && let Some(day) = day
+    {
+        out.push(UiCommand::Export(day));
     }
     ui.add_space(space::GAP);
     if e.busy {
@@ -286,11 +299,5 @@ pub fn draw_export(app: &mut PaydeskApp, ui: &mut egui::Ui) {
             }
             None => {}
         }
-    }
-    if let Some(day) = go {
-        e.busy = true;
-        e.cancelled = false;
-        e.result = None;
-        app.request(Intent::ExportWithDialog(day));
     }
 }

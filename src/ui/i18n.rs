@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::state::OrderStatus;
+use crate::app::window::OrderStatus;
 use crate::money::MoneyError;
 
 /// The language of the window.
@@ -71,30 +71,11 @@ impl Lang {
         }
     }
 
-    /// A short status for the history table.
+    /// A short status for the history table: the status's own words.
     pub fn status_short(self, status: OrderStatus) -> &'static str {
-        use OrderStatus::*;
-        match (self, status) {
-            (Lang::Zh, Creating) => "创建中",
-            (Lang::Zh, Open) => "待支付",
-            (Lang::Zh, UserPaying) => "支付中",
-            (Lang::Zh, Closing) => "关闭中",
-            (Lang::Zh, Paid) => "已支付",
-            (Lang::Zh, PaidAfterCancel) => "取消后已支付",
-            (Lang::Zh, Failed) => "支付失败",
-            (Lang::Zh, Cancelled) => "已取消",
-            (Lang::Zh, Expired) => "已过期",
-            (Lang::Zh, Refunded) => "已退款",
-            (Lang::En, Creating) => "creating",
-            (Lang::En, Open) => "open",
-            (Lang::En, UserPaying) => "paying",
-            (Lang::En, Closing) => "closing",
-            (Lang::En, Paid) => "paid",
-            (Lang::En, PaidAfterCancel) => "paid after cancel",
-            (Lang::En, Failed) => "failed",
-            (Lang::En, Cancelled) => "cancelled",
-            (Lang::En, Expired) => "expired",
-            (Lang::En, Refunded) => "refunded",
+        match self {
+            Lang::Zh => status.word_zh(),
+            Lang::En => status.word_en(),
         }
     }
 

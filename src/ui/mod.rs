@@ -1,25 +1,34 @@
 //! The cashier window (eframe/egui): ring up a sale, show the payment QR with a live countdown, history, export.
 //!
-//! This layer draws and takes input, nothing else. It never touches the network or SQLite: every request
-//! goes to the engine as an intent executed on the tokio runtime, and answers and engine events come back
-//! over a channel ([`app`]). Texts live in [`i18n`], colours and sizes in [`theme`].
+//! This layer draws and takes input, nothing else. It never touches the network or SQLite. Screens draw from
+//! read-only state and push [`UiCommand`]s; one reducer (`reduce`) applies them and is the only writer of the
+//! window's state ([`state`]); requests to the engine run as intents on the tokio runtime ([`effects`]), and
+//! answers and engine events come back over a channel. [`app`] ties one frame together. Texts live in
+//! [`i18n`], colours and sizes in [`theme`].
 //! It is not where order states are decided (the ledger's state machine) or where money is parsed
 //! ([`crate::money`]).
 
 pub mod app;
-pub mod backend;
+pub mod command;
+pub mod effects;
 pub mod history;
 pub mod i18n;
 pub mod payment;
 pub mod qr;
+mod reduce;
+mod repaint;
 pub mod sale;
 mod screens;
 mod startup_error;
+pub mod state;
 pub mod theme;
 
-pub use app::{Intent, PaydeskApp, Prefs, Screen};
-pub use backend::Backend;
+pub use crate::app::window::Backend;
+pub use app::PaydeskApp;
+pub use command::UiCommand;
+pub use effects::Intent;
 pub use i18n::Lang;
+pub use state::{Prefs, Screen};
 
 use std::sync::Arc;
 
@@ -72,10 +81,10 @@ pub fn run_window(backend: Arc<dyn Backend>, rt: &tokio::runtime::Runtime) -> Re
     .map_err(|e| format!("the window could not be opened: {e}"))
 }
 
-/// When `run` was called, for the "first frame" log line.
+/// When `paydesk` started opening the window ([`run`]), for the "first frame" log line.
 pub(crate) static LAUNCHED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
-/// `paydesk` and `paydesk gui`: start the engine from the configuration file and open the window.
+/// `paydesk` and `paydesk gui`: start from the configuration file and open the window until it is closed.
 /// Failures are logged (stderr and the log file) before they are returned.
 pub fn run() -> Result<(), String> {
     LAUNCHED.get_or_init(std::time::Instant::now);
@@ -85,8 +94,8 @@ pub fn run() -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let engine = match rt.block_on(crate::engine::Engine::start_default()) {
-        Ok(engine) => engine,
+    let app = match rt.block_on(crate::app::start()) {
+        Ok(app) => app,
         Err(e) => {
             let message = format!("cannot start the payment engine: {e}");
             tracing::error!("{message}");
@@ -95,11 +104,11 @@ pub fn run() -> Result<(), String> {
             return Err(message);
         }
     };
-    let result = run_window(Arc::new(engine.clone()), &rt);
+    let result = run_window(Arc::new(app.clone()), &rt);
     if let Err(e) = &result {
         tracing::error!("{e}");
     }
     // Stop the watchers and the embedded sandbox; unfinished orders are reconciled at the next start.
-    rt.block_on(engine.shutdown());
+    rt.block_on(app.shutdown());
     result
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use eframe::egui::{self, Color32, FontData, FontDefinitions, FontFamily};
 
-use crate::ledger::state::OrderStatus;
+use crate::app::window::OrderStatus;
 
 /// Noto Sans CJK SC, subset to GB2312 (see `assets/fonts/`): egui's own fonts have no Chinese glyphs.
 pub const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-PayDesk.otf");

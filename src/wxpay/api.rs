@@ -1,40 +1,30 @@
 //! Typed messages of Native scan-to-pay: unifiedorder, orderquery, closeorder and the payment notification.
 //!
-//! Pure logic: requests become signed parameter sets, and received parameter sets are checked in the order the
-//! protocol prescribes (return_code → sign → appid/mch_id → result_code) before they become types. Nothing
-//! unverified is handed upward. The raw fields stay attached to every typed response.
+//! Pure logic: typed requests become the fields of each call, and received fields that the envelope
+//! ([`super::envelope`]) has checked in the protocol's order (return_code → sign → appid/mch_id → result_code)
+//! become types. Nothing unverified is handed upward. The raw fields stay attached to every typed response.
 
 use chrono::{DateTime, Utc};
 
+use super::envelope::{self, Merchant};
 use super::error::WxError;
-use super::sign::{self, ApiKey, Params, SignType};
+use super::sign::{self, Params, SignType};
+
+// The synchronous-answer check and the notification listener's replies live with the envelope; these are
+// their names from the caller's side.
+pub use super::envelope::{
+    SUCCESS_REPLY as NOTIFY_SUCCESS, check_response, fail_reply as notify_fail,
+};
 use crate::clock::{format_wx, parse_wx};
 use crate::money::Fen;
 
-/// Who we are to the gateway.
-#[derive(Debug, Clone)]
-pub struct Merchant {
-    pub appid: String,
-    pub mch_id: String,
-    pub key: ApiKey,
-    pub sign_type: SignType,
-}
-
-impl Merchant {
-    /// The common head of every request: appid, mch_id, nonce_str.
-    fn base(&self) -> Params {
-        let mut p = Params::new();
-        p.insert("appid".into(), self.appid.clone());
-        p.insert("mch_id".into(), self.mch_id.clone());
-        p.insert("nonce_str".into(), sign::nonce());
-        p
-    }
-
-    /// Sign a request body.
-    pub fn sign(&self, mut params: Params) -> Params {
-        sign::sign_request(&mut params, &self.key, self.sign_type);
-        params
-    }
+/// The common head of every request: appid, mch_id, nonce_str.
+fn base(merchant: &Merchant) -> Params {
+    let mut p = Params::new();
+    p.insert("appid".into(), merchant.appid.clone());
+    p.insert("mch_id".into(), merchant.mch_id.clone());
+    p.insert("nonce_str".into(), sign::nonce());
+    p
 }
 
 /// The shortest payment window WeChat accepts for Native (reference §3.4).
@@ -128,7 +118,7 @@ impl UnifiedOrder {
 
     /// The unsigned request fields.
     pub fn params(&self, merchant: &Merchant) -> Params {
-        let mut p = merchant.base();
+        let mut p = base(merchant);
         p.insert("body".into(), self.body.clone());
         p.insert("out_trade_no".into(), self.out_trade_no.clone());
         p.insert("fee_type".into(), "CNY".into());
@@ -312,7 +302,7 @@ impl QueryResult {
 
 /// The fields of an orderquery by `out_trade_no`.
 pub fn query_params(merchant: &Merchant, out_trade_no: &str) -> Params {
-    let mut p = merchant.base();
+    let mut p = base(merchant);
     p.insert("out_trade_no".into(), out_trade_no.into());
     p
 }
@@ -320,47 +310,6 @@ pub fn query_params(merchant: &Merchant, out_trade_no: &str) -> Params {
 /// The fields of a closeorder.
 pub fn close_params(merchant: &Merchant, out_trade_no: &str) -> Params {
     query_params(merchant, out_trade_no)
-}
-
-/// Check a synchronous response in the protocol's order: return_code, then the signature (over all fields,
-/// with the algorithm of the request), then appid and mch_id, then result_code. Returns the verified fields.
-pub fn check_response(p: Params, merchant: &Merchant) -> Result<Params, WxError> {
-    match p.get("return_code").map(String::as_str) {
-        Some("SUCCESS") => {}
-        Some(_) => {
-            return Err(WxError::Protocol {
-                msg: p.get("return_msg").cloned().unwrap_or_default(),
-            });
-        }
-        None => return Err(WxError::MissingField("return_code")),
-    }
-    sign::verify(&p, &merchant.key, Some(merchant.sign_type))?;
-    check_identity(&p, merchant)?;
-    match p.get("result_code").map(String::as_str) {
-        Some("SUCCESS") => Ok(p),
-        Some(_) => Err(WxError::Business {
-            code: p
-                .get("err_code")
-                .cloned()
-                .unwrap_or_else(|| "UNKNOWN".into()),
-            des: p.get("err_code_des").cloned().unwrap_or_default(),
-        }),
-        None => Err(WxError::MissingField("result_code")),
-    }
-}
-
-fn check_identity(p: &Params, merchant: &Merchant) -> Result<(), WxError> {
-    for (field, want) in [("appid", &merchant.appid), ("mch_id", &merchant.mch_id)] {
-        let got = p.get(field).ok_or(WxError::MissingField(field))?;
-        if got != want {
-            return Err(WxError::Mismatch {
-                field,
-                expected: want.clone(),
-                got: got.clone(),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// A verified payment notification.
@@ -377,23 +326,7 @@ impl Notification {
     /// as notifies may omit `sign_type`), appid, mch_id, and both codes SUCCESS. The amount is checked by
     /// the caller against its own order.
     pub fn parse(body: &[u8], merchant: &Merchant) -> Result<Notification, WxError> {
-        let p = super::xml::decode(body)?;
-        if p.get("return_code").map(String::as_str) != Some("SUCCESS") {
-            return Err(WxError::Protocol {
-                msg: p.get("return_msg").cloned().unwrap_or_default(),
-            });
-        }
-        let sign_type = sign::verify(&p, &merchant.key, None)?;
-        check_identity(&p, merchant)?;
-        if p.get("result_code").map(String::as_str) != Some("SUCCESS") {
-            return Err(WxError::Business {
-                code: p
-                    .get("err_code")
-                    .cloned()
-                    .unwrap_or_else(|| "UNKNOWN".into()),
-                des: p.get("err_code_des").cloned().unwrap_or_default(),
-            });
-        }
+        let (p, sign_type) = envelope::open_notification(body, merchant)?;
         let out_trade_no = p
             .get("out_trade_no")
             .filter(|s| !s.is_empty())
@@ -416,26 +349,6 @@ impl Notification {
             raw: p,
         })
     }
-}
-
-/// The exact reply that stops WeChat's notification retries.
-pub const NOTIFY_SUCCESS: &str = "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>";
-
-/// A reply that asks WeChat to send the notification again later.
-pub fn notify_fail(reason: &str) -> String {
-    let mut p = Params::new();
-    p.insert("return_code".into(), "FAIL".into());
-    // Keep the reply encodable whatever the reason says.
-    let reason: String = reason.chars().filter(|c| (*c as u32) <= 0xFFFF).collect();
-    p.insert(
-        "return_msg".into(),
-        if reason.is_empty() {
-            "FAIL".into()
-        } else {
-            reason
-        },
-    );
-    super::xml::encode(&p).expect("reply fields are valid")
 }
 
 #[cfg(test)]
@@ -467,13 +380,5 @@ mod tests {
             assert!(!TradeState::parse(s).is_final(), "{s}");
         }
         assert_eq!(TradeState::parse("X").as_str(), "X");
-    }
-
-    #[test]
-    fn fail_reply_is_compact_xml() {
-        assert_eq!(
-            notify_fail("金额不符"),
-            "<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[金额不符]]></return_msg></xml>"
-        );
     }
 }

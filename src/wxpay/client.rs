@@ -1,6 +1,6 @@
 //! The async HTTP client for the v2 gateway: transport, retries and failover; no business decisions.
 //!
-//! Every answer goes through [`api::check_response`] before it becomes a type, so an unverified body never
+//! Every answer goes through [`envelope::open_response`] before it becomes a type, so an unverified body never
 //! reaches the caller. Idempotent calls (all three Native calls are idempotent per `out_trade_no` when the
 //! parameters are identical) are retried with backoff on transport errors and SYSTEMERROR. Connection
 //! errors and timeouts (only those, never business errors) move traffic to the backup domain, which is used
@@ -9,7 +9,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::api::{self, Merchant, QueryResult, UnifiedOrder, UnifiedOrderResult};
+use super::api::{self, QueryResult, UnifiedOrder, UnifiedOrderResult};
+use super::envelope::{self, Merchant};
 use super::error::{Action, TransportKind, WxError};
 use super::sign::Params;
 use super::xml;
@@ -197,7 +198,7 @@ impl WxClient {
         let mut attempt = 1;
         loop {
             let base = self.pick_base();
-            let body = xml::encode(&self.merchant.sign(build()))?;
+            let body = self.merchant.request_body(build())?;
             let result = self.post_once(&base, path, body).await;
             let err = match result {
                 Ok(fields) => return Ok(fields),
@@ -234,8 +235,7 @@ impl WxClient {
             });
         }
         let bytes = read_limited(resp, xml::MAX_BODY).await?;
-        let fields = xml::decode(&bytes)?;
-        api::check_response(fields, &self.merchant)
+        envelope::open_response(&bytes, &self.merchant)
     }
 
     /// The base URL for the next call; after the failback period the primary is tried again.

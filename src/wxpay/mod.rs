@@ -1,19 +1,26 @@
-//! The WeChat Pay merchant API v2 as used by Native scan-to-pay: signing, XML, typed messages, errors and
-//! the async client. See `docs` in README and the protocol reference the project was built from.
+//! The WeChat Pay merchant API v2 as used by Native scan-to-pay: signing, XML, the message envelope, typed
+//! messages, errors and the async client. See `docs` in README and the protocol reference the project was
+//! built from.
 //!
-//! Pure logic ([`sign`], [`xml`], [`api`], [`error`]) is separate from I/O ([`client`]). Nothing here knows
-//! about orders in a shop, storage or the UI.
+//! Layers: [`sign`] (the digest rule) and [`xml`] (the defensive codec) → [`envelope`] (one v2 message:
+//! sealed, opened and checked in the protocol's order, for the merchant side and the gateway side alike) →
+//! [`api`] (the typed calls and the notification) → [`client`] (HTTP, retries, failover; the only I/O).
+//! [`error`] says what to do after each failure; [`refund`] decrypts refund notifications.
+//!
+//! Not here: orders in a shop, storage, the UI, or the gateway's business rules (the sandbox owns those and
+//! uses this module for every message it reads or writes).
 
 pub mod api;
+pub mod cert;
 pub mod client;
+pub mod envelope;
 pub mod error;
 pub mod refund;
 pub mod sign;
 pub mod xml;
 
-pub use api::{
-    Merchant, Notification, Payment, QueryResult, TradeState, UnifiedOrder, UnifiedOrderResult,
-};
+pub use api::{Notification, Payment, QueryResult, TradeState, UnifiedOrder, UnifiedOrderResult};
 pub use client::{ClientConfig, RetryPolicy, WxClient};
+pub use envelope::{Merchant, Sealer, Signer, V2Signer};
 pub use error::{Action, TransportKind, WxError};
 pub use sign::{ApiKey, Params, SignType};

@@ -3,6 +3,10 @@
 //! The rule (reference §2.1): drop `sign` and empty values, sort by name in byte order, join as
 //! `name=value` with `&`, append `&key=<API key>`, digest the UTF-8 bytes, uppercase hex.
 //! Verification signs over *every* received field, known or not, and compares in constant time.
+//!
+//! Not here: which message carries `sign_type`, how a gateway checks a request, and the order in which a
+//! received message is checked; those are the envelope's ([`super::envelope`]), which can also supply
+//! another digest through the `_with` variants.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -128,11 +132,20 @@ pub fn sign(params: &Params, key: &ApiKey, sign_type: SignType) -> String {
 
 /// Add `sign` (and, for HMAC, `sign_type`, which must then be sent and signed) to a request.
 pub fn sign_request(params: &mut Params, key: &ApiKey, sign_type: SignType) {
+    sign_request_with(params, sign_type, |p, t| sign(p, key, t));
+}
+
+/// [`sign_request`] with the signature computed by `sign_with` (see `envelope::Signer`).
+pub fn sign_request_with(
+    params: &mut Params,
+    sign_type: SignType,
+    sign_with: impl Fn(&Params, SignType) -> String,
+) {
     params.remove("sign");
     if sign_type == SignType::HmacSha256 || params.contains_key("sign_type") {
         params.insert("sign_type".into(), sign_type.as_str().into());
     }
-    let s = sign(params, key, sign_type);
+    let s = sign_with(params, sign_type);
     params.insert("sign".into(), s);
 }
 
@@ -164,6 +177,15 @@ pub fn verify(
     key: &ApiKey,
     expected: Option<SignType>,
 ) -> Result<SignType, SignError> {
+    verify_with(params, expected, |p, t| sign(p, key, t))
+}
+
+/// [`verify`] with the expected signature computed by `sign_with` (see `envelope::Signer`).
+pub fn verify_with(
+    params: &Params,
+    expected: Option<SignType>,
+    sign_with: impl Fn(&Params, SignType) -> String,
+) -> Result<SignType, SignError> {
     let got = params.get("sign").ok_or(SignError::Missing)?;
     let by_length = SignType::from_sign_len(got.len()).ok_or(SignError::BadLength(got.len()))?;
     if let Some(declared) = params.get("sign_type").filter(|s| !s.is_empty())
@@ -182,14 +204,17 @@ pub fn verify(
             got: by_length,
         });
     }
-    let want = sign(params, key, by_length);
-    // Hex digits from the wire may be lowercase; the digest we compute is uppercase.
-    let got_upper = got.to_ascii_uppercase();
-    if bool::from(want.as_bytes().ct_eq(got_upper.as_bytes())) {
+    if same_signature(&sign_with(params, by_length), got) {
         Ok(by_length)
     } else {
         Err(SignError::Mismatch)
     }
+}
+
+/// Whether a received signature is the computed one, in constant time. Hex digits from the wire may be
+/// lowercase; the digest we compute is uppercase.
+pub fn same_signature(want: &str, got: &str) -> bool {
+    bool::from(want.as_bytes().ct_eq(got.to_ascii_uppercase().as_bytes()))
 }
 
 /// A random `nonce_str`: 32 characters from `[0-9A-Za-z]`, drawn from a CSPRNG.
@@ -214,15 +239,17 @@ fn upper_hex(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn p(pairs: &[(&str, &str)]) -> Params {
+    /// A parameter set from pairs (shared by the protocol modules' tests).
+    pub(crate) fn params(pairs: &[(&str, &str)]) -> Params {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     }
+    use params as p;
 
     const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
 

@@ -73,9 +73,7 @@ pub fn decode_root(body: &[u8], root_name: &str) -> Result<Params, XmlError> {
             Event::DocType(_) => return Err(XmlError::Doctype),
             Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
             Event::Start(start) => {
-                let name = std::str::from_utf8(start.name().as_ref())
-                    .map_err(|e| malformed(&e))?
-                    .to_string();
+                let name = element_name(&start)?;
                 match depth {
                     0 if name == root_name && !seen_root => seen_root = true,
                     0 => {
@@ -92,9 +90,7 @@ pub fn decode_root(body: &[u8], root_name: &str) -> Result<Params, XmlError> {
                 depth += 1;
             }
             Event::Empty(start) => {
-                let name = std::str::from_utf8(start.name().as_ref())
-                    .map_err(|e| malformed(&e))?
-                    .to_string();
+                let name = element_name(&start)?;
                 match depth {
                     // `<xml/>`: a root with no fields.
                     0 if name == root_name && !seen_root => seen_root = true,
@@ -159,6 +155,12 @@ pub fn decode_root(body: &[u8], root_name: &str) -> Result<Params, XmlError> {
     Ok(params)
 }
 
+fn element_name(start: &quick_xml::events::BytesStart<'_>) -> Result<String, XmlError> {
+    std::str::from_utf8(start.name().as_ref())
+        .map(str::to_string)
+        .map_err(|e| XmlError::Malformed(e.to_string()))
+}
+
 fn insert_unique(params: &mut Params, name: String, value: String) -> Result<(), XmlError> {
     if params.contains_key(&name) {
         return Err(XmlError::Malformed(format!("field <{name}> appears twice")));
@@ -212,13 +214,7 @@ pub fn encode(params: &Params) -> Result<String, XmlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn p(pairs: &[(&str, &str)]) -> Params {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::wxpay::sign::tests::params as p;
 
     #[test]
     fn round_trip_keeps_every_value() {

@@ -3,15 +3,19 @@
 //! No `[merchant]` section means sandbox mode. Every invalid value is reported with its line and what is
 //! expected, all at once, and a half-valid file never starts live. The API key is kept in an
 //! [`ApiKey`], whose `Debug` masks it; nothing here prints it in full.
+//!
+//! The checks themselves, one function per section, are in `check`.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use crate::wxpay::{ApiKey, SignType};
+
+mod check;
+
+use check::Raw;
 
 /// Validated settings.
 #[derive(Debug, Clone)]
@@ -71,7 +75,7 @@ impl Config {
 
     /// The settings of a machine with no configuration file: sandbox mode.
     pub fn sandbox_default() -> Config {
-        Config::from_raw(Raw::default(), "").expect("defaults are valid")
+        check::from_raw(Raw::default(), "").expect("defaults are valid")
     }
 
     /// Load and validate the file; a missing file gives [`Config::sandbox_default`].
@@ -102,215 +106,7 @@ impl Config {
             let line = e.span().map(|s| line_at(text, s.start));
             ConfigError::single(line, "syntax", e.message())
         })?;
-        Config::from_raw(raw, text)
-    }
-
-    fn from_raw(raw: Raw, text: &str) -> Result<Config, ConfigError> {
-        let mut problems = Vec::new();
-        let mut bad = |section: &str, key: &str, msg: String| {
-            problems.push(Problem {
-                line: find_line(text, section, key),
-                field: if section.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{section}.{key}")
-                },
-                message: msg,
-            });
-        };
-
-        let store = raw.store.unwrap_or_default();
-        let name = store.name.unwrap_or_else(|| "PayDesk".into());
-        if name.trim().is_empty() || name.chars().count() > 32 {
-            bad(
-                "store",
-                "name",
-                "expected a shop name of 1-32 characters".into(),
-            );
-        }
-        let station = store.station.unwrap_or_else(|| "POS1".into());
-        if station.is_empty()
-            || station.len() > 8
-            || !station.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
-            bad(
-                "store",
-                "station",
-                format!(
-                    "expected 1-8 letters or digits (it goes into order numbers), got {station:?}"
-                ),
-            );
-        }
-        let cashiers = store.cashiers.unwrap_or_default();
-        if cashiers
-            .iter()
-            .any(|c| c.trim().is_empty() || c.chars().count() > 32)
-        {
-            bad(
-                "store",
-                "cashiers",
-                "expected a list of names of 1-32 characters".into(),
-            );
-        }
-
-        let payment = raw.payment.unwrap_or_default();
-        let window = payment.window_minutes.unwrap_or(10);
-        if !(6..=120).contains(&window) {
-            bad(
-                "payment",
-                "window_minutes",
-                format!(
-                    "expected 6 to 120 minutes (WeChat needs at least 5, plus a margin for clock skew), got {window}"
-                ),
-            );
-        }
-        let language = match payment.language.as_deref().unwrap_or("zh") {
-            "zh" | "zh-CN" => Language::Zh,
-            "en" => Language::En,
-            other => {
-                bad(
-                    "payment",
-                    "language",
-                    format!("expected \"zh\" or \"en\", got {other:?}"),
-                );
-                Language::Zh
-            }
-        };
-        let day_start_hour = payment.day_start_hour.unwrap_or(0);
-        if day_start_hour > 23 {
-            bad(
-                "payment",
-                "day_start_hour",
-                format!("expected an hour 0-23, got {day_start_hour}"),
-            );
-        }
-
-        let merchant = raw.merchant.map(|m| {
-            let appid = m.appid.unwrap_or_default();
-            if !appid.starts_with("wx") || appid.len() != 18 || !appid.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                bad("merchant", "appid", "expected the 18-character appid bound to the merchant account, starting with \"wx\"".into());
-            }
-            let mch_id = m.mch_id.unwrap_or_default();
-            if mch_id.is_empty() || mch_id.len() > 32 || !mch_id.bytes().all(|b| b.is_ascii_digit()) {
-                bad("merchant", "mch_id", "expected the merchant number (digits)".into());
-            }
-            let key = m.key.unwrap_or_default();
-            if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                bad("merchant", "key", format!(
-                    "expected the 32-character API v2 key (商户平台 → 账户中心 → API安全), got {} characters; not the APIv3 key, not the AppSecret",
-                    key.chars().count()
-                ));
-            }
-            let s = m.sign_type.as_deref().unwrap_or("HMAC-SHA256");
-            let sign_type = SignType::parse(s).unwrap_or_else(|| {
-                bad("merchant", "sign_type", format!("expected \"MD5\" or \"HMAC-SHA256\", got {s:?}"));
-                SignType::HmacSha256
-            });
-            let gateway = m.gateway.unwrap_or_else(|| crate::wxpay::client::LIVE_PRIMARY.into());
-            if !valid_base_url(&gateway) {
-                bad("merchant", "gateway", format!("expected an http(s) base URL, got {gateway:?}"));
-            }
-            let backup_gateway = match m.backup_gateway {
-                Some(b) if b.is_empty() => None,
-                Some(b) => {
-                    if !valid_base_url(&b) {
-                        bad("merchant", "backup_gateway", format!("expected an http(s) base URL, got {b:?}"));
-                    }
-                    Some(b)
-                }
-                None if gateway == crate::wxpay::client::LIVE_PRIMARY => Some(crate::wxpay::client::LIVE_BACKUP.into()),
-                None => None,
-            };
-            let client_ip = m.client_ip.unwrap_or_else(|| "127.0.0.1".into());
-            if client_ip.parse::<std::net::Ipv4Addr>().is_err() {
-                bad("merchant", "client_ip", format!("expected an IPv4 address, got {client_ip:?}"));
-            }
-            MerchantConfig {
-                appid,
-                mch_id,
-                key: ApiKey::new(key),
-                sign_type,
-                gateway,
-                backup_gateway,
-                client_ip,
-            }
-        });
-
-        let notify = raw.notify.unwrap_or_default();
-        if let Some(url) = &notify.url
-            && (!(url.starts_with("https://") || url.starts_with("http://"))
-                || url.contains('?')
-                || url.len() > 256)
-        {
-            bad(
-                "notify",
-                "url",
-                "expected an absolute https URL without a query string, at most 256 characters"
-                    .into(),
-            );
-        }
-        let listen = match notify.listen.as_deref() {
-            None => None,
-            Some(s) => match s.parse::<SocketAddr>() {
-                Ok(a) => Some(a),
-                Err(_) => {
-                    bad(
-                        "notify",
-                        "listen",
-                        format!("expected an address like 127.0.0.1:8787, got {s:?}"),
-                    );
-                    None
-                }
-            },
-        };
-        if merchant.is_some() && notify.url.is_some() && listen.is_none() {
-            bad(
-                "notify",
-                "listen",
-                "notify.url is set, so PayDesk must listen somewhere for it: set notify.listen"
-                    .into(),
-            );
-        }
-
-        let sandbox = raw.sandbox.unwrap_or_default();
-        let sandbox_listen = match sandbox
-            .listen
-            .as_deref()
-            .unwrap_or(crate::sandbox_defaults::LISTEN)
-            .parse::<SocketAddr>()
-        {
-            Ok(a) => a,
-            Err(_) => {
-                bad(
-                    "sandbox",
-                    "listen",
-                    "expected an address like 127.0.0.1:7878".into(),
-                );
-                crate::sandbox_defaults::LISTEN
-                    .parse()
-                    .expect("valid default")
-            }
-        };
-
-        if !problems.is_empty() {
-            return Err(ConfigError { problems });
-        }
-        Ok(Config {
-            store: Store {
-                name,
-                station,
-                cashiers,
-            },
-            payment_window: Duration::from_secs(u64::from(window) * 60),
-            language,
-            merchant,
-            notify: NotifyConfig {
-                url: notify.url,
-                listen,
-            },
-            sandbox_listen,
-            day_start_hour,
-        })
+        check::from_raw(raw, text)
     }
 
     /// A few lines saying what PayDesk will do with these settings. Never shows the key in full.
@@ -346,13 +142,6 @@ impl Config {
         ));
         s
     }
-}
-
-fn valid_base_url(s: &str) -> bool {
-    (s.starts_with("https://") || s.starts_with("http://"))
-        && s.len() > 8
-        && !s.contains('?')
-        && !s.contains(' ')
 }
 
 /// One invalid value.
@@ -403,80 +192,6 @@ impl std::error::Error for ConfigError {}
 
 fn line_at(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
-/// The line of `key = …` inside `[section]` (1-based), or of the section header when the key is absent.
-fn find_line(text: &str, section: &str, key: &str) -> Option<usize> {
-    let mut current = String::new();
-    let mut header = None;
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim();
-        if let Some(name) = t.strip_prefix('[').and_then(|r| r.split(']').next()) {
-            current = name.trim().to_string();
-            if current == section {
-                header = Some(i + 1);
-            }
-            continue;
-        }
-        if current == section
-            && let Some((k, _)) = t.split_once('=')
-            && k.trim() == key
-        {
-            return Some(i + 1);
-        }
-    }
-    header
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Raw {
-    store: Option<RawStore>,
-    payment: Option<RawPayment>,
-    merchant: Option<RawMerchant>,
-    notify: Option<RawNotify>,
-    sandbox: Option<RawSandbox>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStore {
-    name: Option<String>,
-    station: Option<String>,
-    cashiers: Option<Vec<String>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPayment {
-    window_minutes: Option<u32>,
-    language: Option<String>,
-    day_start_hour: Option<u8>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMerchant {
-    appid: Option<String>,
-    mch_id: Option<String>,
-    key: Option<String>,
-    sign_type: Option<String>,
-    gateway: Option<String>,
-    backup_gateway: Option<String>,
-    client_ip: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawNotify {
-    url: Option<String>,
-    listen: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSandbox {
-    listen: Option<String>,
 }
 
 /// The commented template `paydesk config init` writes.

@@ -1,0 +1,95 @@
+//! The window's [`Backend`] over the running PayDesk: engine calls and views are awaited on the runtime
+//! (the engine runs ledger reads and the export on the blocking pool); errors become text ready to show.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use tokio::sync::broadcast;
+
+use super::AppHandle;
+use super::window::{Backend, BoxFuture, OrderDetail, OrderSummary, StationInfo};
+use crate::config::Language;
+use crate::engine::{Cart, CustomerAction, EngineError, EngineEvent, OrderView};
+
+/// A view's error as the window shows it: a ledger problem in the ledger's own words.
+fn view_error(e: EngineError) -> String {
+    match e {
+        EngineError::Ledger(e) => e.to_string(),
+        e => e.to_string(),
+    }
+}
+
+impl Backend for AppHandle {
+    fn info(&self) -> StationInfo {
+        let c = self.config();
+        StationInfo {
+            store_name: c.store.name.clone(),
+            station: c.store.station.clone(),
+            cashier: c.store.cashiers.first().cloned().unwrap_or_default(),
+            language: match c.language {
+                Language::Zh => "zh".into(),
+                Language::En => "en".into(),
+            },
+            day_start_hour: c.day_start_hour,
+            sandbox: self.is_sandbox(),
+        }
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.engine().subscribe()
+    }
+
+    fn charge(&self, cart: Cart) -> BoxFuture<'_, Result<OrderView, String>> {
+        Box::pin(async move { self.engine().charge(cart).await.map_err(|e| e.to_string()) })
+    }
+
+    fn cancel(&self, out_trade_no: String) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.engine()
+                .cancel(&out_trade_no)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn simulate(
+        &self,
+        out_trade_no: String,
+        action: CustomerAction,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.simulate_customer(&out_trade_no, action)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn orders_for_day(&self, day: NaiveDate) -> BoxFuture<'_, Result<Vec<OrderSummary>, String>> {
+        let start = self.config().day_start_hour;
+        Box::pin(async move {
+            self.engine()
+                .orders_for_day(day, start)
+                .await
+                .map_err(view_error)
+        })
+    }
+
+    fn order_detail(&self, out_trade_no: String) -> BoxFuture<'_, Result<OrderDetail, String>> {
+        Box::pin(async move {
+            self.engine()
+                .order_detail(&out_trade_no)
+                .await
+                .map_err(view_error)
+        })
+    }
+
+    fn export_day(&self, day: NaiveDate, path: PathBuf) -> BoxFuture<'_, Result<usize, String>> {
+        let start = self.config().day_start_hour;
+        Box::pin(async move {
+            self.engine()
+                .export_day(day, start, path)
+                .await
+                .map_err(view_error)
+        })
+    }
+}

@@ -1,0 +1,57 @@
+//! What the window is given: one small async interface ([`Backend`]) and the views it reads.
+//!
+//! The window (`crate::ui`) imports only this module and the leaf modules; it never names the engine, the
+//! ledger or the configuration. The engine's view types it draws (carts, order views, events, statuses) are
+//! re-exported here. The window only ever calls these methods from tasks on the tokio runtime, never from the
+//! UI thread. The implementation over the running PayDesk is [`crate::app::AppHandle`]'s (`backend.rs`);
+//! tests may bring their own. Errors come back as text ready to show: the window does not interpret them.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use chrono::NaiveDate;
+use tokio::sync::broadcast;
+
+pub use crate::engine::{
+    Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderStatus,
+    OrderSummary, OrderView,
+};
+
+/// A boxed future, so the interface can be used as `dyn Backend`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the window shows about the shop and the station.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StationInfo {
+    pub store_name: String,
+    pub station: String,
+    /// The cashier whose name goes on each order.
+    pub cashier: String,
+    /// `"zh"` or `"en"`: the language to start with when the window has no saved choice.
+    pub language: String,
+    /// The hour (local time) at which a business day starts, for history and export.
+    pub day_start_hour: u8,
+    pub sandbox: bool,
+}
+
+/// The engine and the ledger as the window uses them.
+pub trait Backend: Send + Sync + 'static {
+    fn info(&self) -> StationInfo;
+    /// Order updates and problems, as they happen.
+    fn subscribe(&self) -> broadcast::Receiver<EngineEvent>;
+    /// Create the order; the answer carries the `code_url` to show.
+    fn charge(&self, cart: Cart) -> BoxFuture<'_, Result<OrderView, String>>;
+    fn cancel(&self, out_trade_no: String) -> BoxFuture<'_, Result<(), String>>;
+    /// Sandbox only: play the customer.
+    fn simulate(
+        &self,
+        out_trade_no: String,
+        action: CustomerAction,
+    ) -> BoxFuture<'_, Result<(), String>>;
+    /// The orders of one business day, oldest first.
+    fn orders_for_day(&self, day: NaiveDate) -> BoxFuture<'_, Result<Vec<OrderSummary>, String>>;
+    fn order_detail(&self, out_trade_no: String) -> BoxFuture<'_, Result<OrderDetail, String>>;
+    /// Write the day's CSV to `path`; the number of rows written.
+    fn export_day(&self, day: NaiveDate, path: PathBuf) -> BoxFuture<'_, Result<usize, String>>;
+}

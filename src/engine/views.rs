@@ -1,0 +1,77 @@
+//! What the window reads: a business day's orders, one order's lines and history, a day's export.
+//!
+//! Read-only views over the ledger, run on the blocking pool (SQLite, file I/O) so no caller's thread
+//! waits on the disk. Which orders belong to a day is [`crate::calendar`]'s rule, applied by the ledger.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use super::{Engine, EngineError, EventView, LineView, OrderDetail, OrderSummary};
+
+impl Engine {
+    /// The orders of business day `day` (days starting at `day_start_hour` local time), oldest first.
+    pub async fn orders_for_day(
+        &self,
+        day: NaiveDate,
+        day_start_hour: u8,
+    ) -> Result<Vec<OrderSummary>, EngineError> {
+        let orders = self
+            .inner
+            .db(move |l| l.orders_for_day(day, day_start_hour))
+            .await?;
+        Ok(orders
+            .into_iter()
+            .map(|o| OrderSummary {
+                out_trade_no: o.out_trade_no,
+                created_at: o.created_at,
+                total: o.total,
+                status: o.status,
+                transaction_id: o.transaction_id,
+                cashier: o.cashier,
+            })
+            .collect())
+    }
+
+    /// An order's lines and its history (every input, applied or ignored, and every logged step).
+    pub async fn order_detail(&self, out_trade_no: &str) -> Result<OrderDetail, EngineError> {
+        let no = out_trade_no.to_string();
+        self.inner
+            .db(move |l| {
+                let lines = l
+                    .items(&no)?
+                    .into_iter()
+                    .map(|i| LineView {
+                        name: i.name,
+                        unit_price: i.unit_price,
+                        qty: i.qty,
+                        line_total: i.line_total,
+                    })
+                    .collect();
+                let events = l
+                    .events(&no)?
+                    .into_iter()
+                    .map(|e| EventView {
+                        at: e.at,
+                        kind: e.kind,
+                        outcome: e.outcome,
+                        detail: e.detail,
+                    })
+                    .collect();
+                Ok(OrderDetail { lines, events })
+            })
+            .await
+    }
+
+    /// Write business day `day`'s CSV to `path` (replaced atomically); the number of order rows written.
+    pub async fn export_day(
+        &self,
+        day: NaiveDate,
+        day_start_hour: u8,
+        path: PathBuf,
+    ) -> Result<usize, EngineError> {
+        self.inner
+            .db(move |l| l.export_day_to_file(day, day_start_hour, &path))
+            .await
+    }
+}

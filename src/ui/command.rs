@@ -1,0 +1,59 @@
+//! [`UiCommand`]: what a screen asks for when the cashier clicks or presses a key.
+//!
+//! Screens push commands while they draw and change nothing themselves; `reduce` applies them at the
+//! start of the next frame, in order. A command is not work off the UI thread: the reducer turns the ones that
+//! need the engine into [`super::effects::Intent`]s.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use super::i18n::Lang;
+use super::state::Screen;
+use crate::app::window::{CartLine, CustomerAction};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiCommand {
+    // ---- the frame around every screen ----
+    /// A navigation button. "Sale" goes back to the order on screen while there is one.
+    Navigate(Screen),
+    SetLang(Lang),
+    /// Dismiss the paid-after-cancel alert at this position.
+    DismissAlert(usize),
+    /// Dismiss the engine problem at this position.
+    DismissError(usize),
+
+    // ---- sale ----
+    /// A checked line from the entry fields: into the cart (where the edited line was, or at the end).
+    AddLine(CartLine),
+    /// Take line `i` back into the entry fields.
+    EditLine(usize),
+    RemoveLine(usize),
+    ClearCart,
+    /// Charge the cart, if it can be charged.
+    Charge,
+
+    // ---- payment and paid ----
+    /// Show the "cancel this order?" dialog.
+    AskCancel,
+    /// "Yes" in that dialog: cancel the order on screen.
+    ConfirmCancel,
+    /// "No" (or Esc, or a click beside it): keep waiting.
+    KeepOrder,
+    /// Sandbox only: play the customer of this order.
+    Simulate(String, CustomerAction),
+    /// Back to an empty sale.
+    NewSale,
+    /// Drop the order on screen and charge the same cart again.
+    ChargeAgain,
+
+    // ---- history and export ----
+    LoadHistory(NaiveDate),
+    SelectOrder(String),
+    /// From the history to the export screen, for this day.
+    ExportDay(NaiveDate),
+    /// Ask for a file with the save dialog, then export this day.
+    Export(NaiveDate),
+    /// Export to a known file (no dialog).
+    ExportTo(NaiveDate, PathBuf),
+}

@@ -1,0 +1,541 @@
+//! The reducer: the only writer of [`Prefs`] and [`UiState`]. It applies the screens' [`UiCommand`]s, the
+//! [`Msg`]s that come back from the runtime, and the paid view's timeout, and collects the [`Intent`]s the
+//! engine must run.
+//!
+//! It draws nothing and starts no task (see [`super::effects`]). The status of an order comes from the engine's
+//! reports only; this module merely keeps the newer of two reports.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use eframe::egui;
+
+use super::command::UiCommand;
+use super::effects::{Intent, Msg};
+use super::qr::QrView;
+use super::state::{Fields, PAID_VIEW_SECONDS, PaymentState, Prefs, SaleState, Screen, UiState};
+use crate::app::window::StationInfo;
+use crate::app::window::{Cart, EngineEvent, OrderStatus, OrderView};
+use crate::money::Fen;
+
+/// One frame's writes: the state it may change, what it reads, and the intents it decides on.
+pub(crate) struct Reducer<'a> {
+    pub prefs: &'a mut Prefs,
+    pub ui: &'a mut UiState,
+    pub fields: &'a mut Fields,
+    pub info: &'a StationInfo,
+    pub now: DateTime<Utc>,
+    /// For the QR texture of a new `code_url`.
+    pub ctx: &'a egui::Context,
+    pub intents: Vec<Intent>,
+}
+
+impl Reducer<'_> {
+    /// The business day that is running now.
+    fn today(&self) -> NaiveDate {
+        crate::calendar::business_day(self.now, self.info.day_start_hour)
+    }
+
+    // ---- commands from the screens ----
+
+    pub(crate) fn command(&mut self, cmd: UiCommand) {
+        match cmd {
+            UiCommand::Navigate(screen) => self.navigate(screen),
+            UiCommand::SetLang(lang) => self.prefs.lang = lang,
+            UiCommand::DismissAlert(i) => {
+                if i < self.ui.alerts.len() {
+                    self.ui.alerts.remove(i);
+                }
+            }
+            UiCommand::DismissError(i) => {
+                if i < self.ui.errors.len() {
+                    self.ui.errors.remove(i);
+                }
+            }
+            UiCommand::AddLine(line) => {
+                let sale = &mut self.ui.sale;
+                let at = sale
+                    .editing
+                    .take()
+                    .unwrap_or(sale.lines.len())
+                    .min(sale.lines.len());
+                sale.lines.insert(at, line);
+            }
+            UiCommand::EditLine(i) => {
+                let sale = &mut self.ui.sale;
+                if i < sale.lines.len() {
+                    let line = sale.lines.remove(i);
+                    sale.editing = Some(i);
+                    self.fields.sale.load(line);
+                }
+            }
+            UiCommand::RemoveLine(i) => {
+                let sale = &mut self.ui.sale;
+                if i < sale.lines.len() {
+                    sale.lines.remove(i);
+                    if let Some(e) = sale.editing.as_mut()
+                        && *e > i
+                    {
+                        *e -= 1;
+                    }
+                }
+                self.fields.sale.focus_name();
+            }
+            UiCommand::ClearCart => {
+                let sale = &mut self.ui.sale;
+                sale.lines.clear();
+                sale.editing = None;
+                sale.charge_error = None;
+                self.fields.sale.focus_name();
+            }
+            UiCommand::Charge => self.charge(),
+            UiCommand::AskCancel => {
+                if let Some(p) = self.ui.payment.as_mut() {
+                    p.confirm_cancel = true;
+                }
+            }
+            UiCommand::ConfirmCancel => {
+                if let Some(p) = self.ui.payment.as_mut() {
+                    p.confirm_cancel = false;
+                    p.cancel_sent = true;
+                    self.intents
+                        .push(Intent::Cancel(p.order.out_trade_no.clone()));
+                }
+            }
+            UiCommand::KeepOrder => {
+                if let Some(p) = self.ui.payment.as_mut() {
+                    p.confirm_cancel = false;
+                }
+            }
+            UiCommand::Simulate(no, action) => self.intents.push(Intent::Simulate(no, action)),
+            UiCommand::NewSale => self.new_sale(),
+            UiCommand::ChargeAgain => {
+                self.ui.payment = None;
+                self.ui.screen = Screen::Sale;
+                self.charge();
+            }
+            UiCommand::LoadHistory(day) => self.load_history(day),
+            UiCommand::SelectOrder(no) => {
+                self.ui.history.selected = Some(no.clone());
+                self.ui.history.detail = None;
+                self.intents.push(Intent::LoadDetail(no));
+            }
+            UiCommand::ExportDay(day) => {
+                self.fields.export_day.set(day);
+                self.ui.export.result = None;
+                self.ui.export.cancelled = false;
+                self.go(Screen::Export);
+            }
+            UiCommand::Export(day) => {
+                self.start_export();
+                self.intents.push(Intent::ExportWithDialog(day));
+            }
+            UiCommand::ExportTo(day, path) => {
+                self.start_export();
+                self.intents.push(Intent::ExportTo(day, path));
+            }
+        }
+    }
+
+    /// A navigation button: "Sale" goes back to the order on screen (or its final state) while there is one.
+    fn navigate(&mut self, screen: Screen) {
+        match (screen, self.ui.payment.as_ref()) {
+            (Screen::Sale, Some(p)) => {
+                self.ui.screen = if p.order.status == OrderStatus::Paid {
+                    Screen::Paid
+                } else {
+                    Screen::Payment
+                };
+            }
+            _ => self.go(screen),
+        }
+    }
+
+    fn go(&mut self, screen: Screen) {
+        if screen == self.ui.screen {
+            return;
+        }
+        self.ui.screen = screen;
+        match screen {
+            Screen::History => {
+                let day = self.ui.history.day.unwrap_or_else(|| self.today());
+                self.load_history(day);
+            }
+            Screen::Export => {
+                if self.fields.export_day.text.is_empty() {
+                    let today = self.today();
+                    self.fields.export_day.set(today);
+                }
+            }
+            Screen::Sale => self.fields.sale.focus_name(),
+            Screen::Payment | Screen::Paid => {}
+        }
+    }
+
+    fn load_history(&mut self, day: NaiveDate) {
+        let h = &mut self.ui.history;
+        h.day = Some(day);
+        h.loading = true;
+        h.selected = None;
+        h.detail = None;
+        self.fields.history_day.set(day);
+        self.intents.push(Intent::LoadHistory(day));
+    }
+
+    fn start_export(&mut self) {
+        let e = &mut self.ui.export;
+        e.busy = true;
+        e.cancelled = false;
+        e.result = None;
+    }
+
+    /// Send the cart to the engine, or say beside Charge why it cannot go.
+    fn charge(&mut self) {
+        let lang = self.prefs.lang;
+        let sale = &mut self.ui.sale;
+        match cart_to_charge(sale, &self.info.cashier) {
+            Ok(Some(cart)) => {
+                sale.charging = true;
+                sale.charge_error = None;
+                self.intents.push(Intent::Charge(cart));
+            }
+            Ok(None) => {}
+            Err(Refusal::TooLarge) => sale.charge_error = Some(lang.t().total_too_large.into()),
+            Err(Refusal::Zero) => sale.charge_error = Some(lang.t().total_is_zero.into()),
+        }
+    }
+
+    /// Back to an empty sale.
+    fn new_sale(&mut self) {
+        self.ui.payment = None;
+        self.ui.sale = SaleState::default();
+        self.fields.sale = Default::default();
+        self.ui.screen = Screen::Sale;
+    }
+
+    /// The paid view goes back to a new sale by itself.
+    pub(crate) fn tick(&mut self) {
+        if self.ui.screen == Screen::Paid
+            && let Some(at) = self.ui.payment.as_ref().and_then(|p| p.paid_shown_at)
+            && (self.now - at).num_seconds() >= PAID_VIEW_SECONDS
+        {
+            self.new_sale();
+        }
+    }
+
+    // ---- messages from the runtime ----
+
+    pub(crate) fn message(&mut self, msg: Msg) {
+        let t = self.prefs.lang.t();
+        match msg {
+            Msg::Charged(Ok(view)) => {
+                let sale = &mut self.ui.sale;
+                sale.charging = false;
+                sale.charge_error = None;
+                // An event for this order may have overtaken the answer: keep the newer of the two.
+                let order = match sale.early_events.remove(&view.out_trade_no) {
+                    Some(ev) => merge(view, ev),
+                    None => view,
+                };
+                sale.early_events.clear();
+                self.show_order(order);
+            }
+            Msg::Charged(Err(e)) => {
+                let sale = &mut self.ui.sale;
+                sale.charging = false;
+                sale.early_events.clear();
+                sale.charge_error = Some(e);
+            }
+            Msg::Event(EngineEvent::Order(view)) => self.on_order_event(view),
+            Msg::Event(EngineEvent::Error { message }) => {
+                self.ui.errors.push(message);
+                if self.ui.errors.len() > 3 {
+                    self.ui.errors.remove(0);
+                }
+            }
+            Msg::CancelDone(no, result) => {
+                if let Some(p) = self
+                    .ui
+                    .payment
+                    .as_mut()
+                    .filter(|p| p.order.out_trade_no == no)
+                {
+                    match result {
+                        Ok(()) => p.error = None,
+                        Err(e) => {
+                            p.cancel_sent = false;
+                            p.error = Some(format!("{}: {e}", t.cancel_failed));
+                        }
+                    }
+                }
+            }
+            Msg::SimulateDone(result) => {
+                if let (Err(e), Some(p)) = (result, self.ui.payment.as_mut()) {
+                    p.error = Some(format!("{}: {e}", t.simulate_failed));
+                }
+            }
+            Msg::History(day, rows) => {
+                let h = &mut self.ui.history;
+                if h.day == Some(day) {
+                    h.loading = false;
+                    h.rows = Some(rows);
+                }
+            }
+            Msg::Detail(no, detail) => {
+                let h = &mut self.ui.history;
+                if h.selected.as_deref() == Some(no.as_str()) {
+                    h.detail = Some(detail);
+                }
+            }
+            Msg::Exported(result) => {
+                self.ui.export.busy = false;
+                self.ui.export.result = Some(result);
+            }
+            Msg::ExportCancelled => {
+                self.ui.export.busy = false;
+                self.ui.export.cancelled = true;
+            }
+        }
+    }
+
+    fn on_order_event(&mut self, view: OrderView) {
+        let ui = &mut *self.ui;
+        if view.status == OrderStatus::PaidAfterCancel
+            && !ui
+                .alerts
+                .iter()
+                .any(|a| a.out_trade_no == view.out_trade_no)
+        {
+            ui.alerts.push(view.clone());
+        }
+        // Keep the history list current when it shows the order.
+        if let Some(Ok(rows)) = ui.history.rows.as_mut()
+            && let Some(row) = rows
+                .iter_mut()
+                .find(|r| r.out_trade_no == view.out_trade_no)
+        {
+            row.status = view.status;
+            row.transaction_id.clone_from(&view.transaction_id);
+        }
+        match ui.payment.as_mut() {
+            Some(p) if p.order.out_trade_no == view.out_trade_no => {
+                let order = merge(p.order.clone(), view);
+                self.show_order(order);
+            }
+            _ if ui.sale.charging => {
+                // The answer to Charge has not arrived yet: keep the event for it.
+                let early = &mut ui.sale.early_events;
+                let merged = match early.remove(&view.out_trade_no) {
+                    Some(old) => merge(old, view),
+                    None => view,
+                };
+                early.insert(merged.out_trade_no.clone(), merged);
+            }
+            _ => {}
+        }
+    }
+
+    /// Put `order` on screen (a new order, or a newer view of the one shown).
+    fn show_order(&mut self, order: OrderView) {
+        let ui = &mut *self.ui;
+        let same = ui
+            .payment
+            .as_ref()
+            .is_some_and(|p| p.order.out_trade_no == order.out_trade_no);
+        // A late change to an order the cashier already left (say, paid after cancel while they look at the
+        // history) updates it and raises the alert, but does not pull them off the screen they are on.
+        let follow = !same || matches!(ui.screen, Screen::Payment | Screen::Paid);
+        let p = match ui.payment.as_mut() {
+            Some(p) if same => p,
+            _ => ui.payment.insert(PaymentState::new(order.clone())),
+        };
+        p.order = order;
+        let wanted = p.order.code_url.as_deref();
+        if wanted.is_some() && p.qr.as_ref().map(|q| q.matrix.payload.as_str()) != wanted {
+            match QrView::new(self.ctx, wanted.unwrap_or_default()) {
+                Ok(q) => {
+                    p.qr = Some(q);
+                    p.qr_error = None;
+                }
+                Err(e) => p.qr_error = Some(e),
+            }
+        }
+        if p.order.status.is_final() {
+            p.confirm_cancel = false;
+        }
+        let to = if p.order.status == OrderStatus::Paid {
+            if p.paid_shown_at.is_none() {
+                p.paid_shown_at = Some(self.now);
+            }
+            Screen::Paid
+        } else {
+            Screen::Payment
+        };
+        if follow {
+            ui.screen = to;
+        }
+    }
+}
+
+/// Why a cart cannot be charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    TooLarge,
+    Zero,
+}
+
+/// The cart to charge; `None` when there is nothing to charge or a Charge is already on its way.
+fn cart_to_charge(sale: &SaleState, cashier: &str) -> Result<Option<Cart>, Refusal> {
+    if sale.lines.is_empty() || sale.charging {
+        return Ok(None);
+    }
+    match sale.total() {
+        None => Err(Refusal::TooLarge),
+        Some(total) if total > Fen::MAX => Err(Refusal::TooLarge),
+        Some(total) if total == Fen::ZERO => Err(Refusal::Zero),
+        Some(_) => Ok(Some(Cart {
+            lines: sale.lines.clone(),
+            cashier: cashier.to_owned(),
+        })),
+    }
+}
+
+/// Two views of one order: keep the one further along, and never lose the code_url.
+fn merge(old: OrderView, new: OrderView) -> OrderView {
+    let mut out = if new.status.progress() >= old.status.progress() {
+        new
+    } else {
+        old.clone()
+    };
+    if out.code_url.is_none() {
+        out.code_url = old.code_url;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::window::CartLine;
+    use crate::ui::i18n::Lang;
+    use chrono::TimeZone;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+    }
+
+    fn info() -> StationInfo {
+        StationInfo {
+            store_name: "s".into(),
+            station: "1".into(),
+            cashier: "小王".into(),
+            language: "zh".into(),
+            day_start_hour: 0,
+            sandbox: true,
+        }
+    }
+
+    /// Apply `cmds` to `ui`/`fields` and return the intents.
+    fn run(ui: &mut UiState, fields: &mut Fields, cmds: Vec<UiCommand>) -> Vec<Intent> {
+        let ctx = egui::Context::default();
+        let mut prefs = Prefs::default();
+        let info = info();
+        let mut r = Reducer {
+            prefs: &mut prefs,
+            ui,
+            fields,
+            info: &info,
+            now: t0(),
+            ctx: &ctx,
+            intents: Vec::new(),
+        };
+        for c in cmds {
+            r.command(c);
+        }
+        r.intents
+    }
+
+    fn line(name: &str, fen: i64, qty: u32) -> CartLine {
+        CartLine {
+            name: name.into(),
+            unit_price: Fen::new(fen).unwrap(),
+            qty,
+        }
+    }
+
+    #[test]
+    fn merge_keeps_the_later_status_and_the_code_url() {
+        let t = t0();
+        let open = OrderView {
+            out_trade_no: "A".into(),
+            total: Fen::new(100).unwrap(),
+            status: OrderStatus::Open,
+            code_url: Some("weixin://x".into()),
+            created_at: t,
+            expires_at: t,
+            transaction_id: None,
+            paid_at: None,
+            notice: None,
+        };
+        let paid = OrderView {
+            status: OrderStatus::Paid,
+            code_url: None,
+            ..open.clone()
+        };
+        let m = merge(open.clone(), paid.clone());
+        assert_eq!(m.status, OrderStatus::Paid);
+        assert_eq!(m.code_url.as_deref(), Some("weixin://x"));
+        assert_eq!(merge(paid, open).status, OrderStatus::Paid);
+    }
+
+    #[test]
+    fn an_edited_line_goes_back_where_it_was() {
+        let mut ui = UiState::default();
+        let mut fields = Fields::default();
+        let adds = ["a", "b", "c"]
+            .iter()
+            .zip(1..)
+            .map(|(n, f)| UiCommand::AddLine(line(n, f * 100, 1)))
+            .collect();
+        run(&mut ui, &mut fields, adds);
+        run(&mut ui, &mut fields, vec![UiCommand::EditLine(1)]);
+        assert_eq!(fields.sale.name, "b");
+        assert_eq!(fields.sale.price, "2.00");
+        assert_eq!(ui.sale.lines.len(), 2);
+        fields.sale.qty = "5".into();
+        let back = fields.sale.take_line(Lang::En).unwrap();
+        run(&mut ui, &mut fields, vec![UiCommand::AddLine(back)]);
+        assert_eq!(ui.sale.lines[1].qty, 5);
+        assert_eq!(ui.sale.total(), Fen::new(1400));
+        run(&mut ui, &mut fields, vec![UiCommand::RemoveLine(0)]);
+        assert_eq!(ui.sale.total(), Fen::new(1300));
+    }
+
+    #[test]
+    fn charge_sends_the_cart_once_and_refuses_a_zero_total() {
+        let mut ui = UiState::default();
+        let mut fields = Fields::default();
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::AddLine(line("赠品", 0, 1)), UiCommand::Charge],
+        );
+        assert!(intents.is_empty());
+        assert!(ui.sale.charge_error.is_some());
+
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![
+                UiCommand::AddLine(line("茶", 150, 2)),
+                UiCommand::Charge,
+                UiCommand::Charge,
+            ],
+        );
+        assert_eq!(intents.len(), 1, "{intents:?}");
+        let Intent::Charge(cart) = &intents[0] else {
+            panic!("{intents:?}")
+        };
+        assert_eq!(cart.cashier, "小王");
+        assert_eq!(cart.total(), Fen::new(300));
+        assert!(ui.sale.charging && ui.sale.charge_error.is_none());
+    }
+}
