@@ -8,9 +8,7 @@ use std::path::Path;
 use axum::routing::post;
 use axum::{Extension, Router};
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use paydesk::sandbox_tls::pki::{
-    CA_CERT, CA_KEY, MERCHANT_CERT, MERCHANT_KEY, MERCHANT_P12, SERVER_CERT, SERVER_KEY,
-};
+use paydesk::sandbox_tls::pki::{CA_CERT, CA_KEY, MERCHANT_CERT, MERCHANT_P12, SERVER_KEY};
 use paydesk::sandbox_tls::{
     ClientCert, Provenance, SandboxPki, secapi_guard, serve_tls, server_config,
 };
@@ -184,6 +182,7 @@ fn pki_is_issued_once_then_reused_and_follows_the_mch_id() {
 #[cfg(unix)]
 #[test]
 fn private_keys_are_0600() {
+    use paydesk::sandbox_tls::pki::{MERCHANT_KEY, SERVER_CERT};
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().unwrap();
     let pki_dir = dir.path().join("certs");
