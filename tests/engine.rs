@@ -102,10 +102,11 @@ async fn charge_shows_a_code_and_the_notification_confirms_payment() {
     let gw = sb.order(&v.out_trade_no).unwrap();
     assert_eq!(paid.transaction_id, gw.transaction_id);
     assert_eq!(paid.total, gw.total_fee);
-    assert!(
-        gw.notify_acked,
-        "the listener acknowledged the notification"
-    );
+    // The listener records the payment before its answer reaches the sandbox: wait for the ack.
+    support::eventually("the listener acknowledged the notification", || {
+        sb.order(&v.out_trade_no).unwrap().notify_acked
+    })
+    .await;
     // The UI was told.
     let mut saw_paid = false;
     while let Ok(ev) = events.try_recv() {
