@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Duration, FixedOffset, Local, NaiveDate, TimeZone, Utc};
+use paydesk::ledger::schema::{APPLICATION_ID, MIGRATIONS};
 use paydesk::ledger::state::next;
 use paydesk::ledger::{
     CloseReason, Decision, Evidence, HEADER, Input, ItemLine, Ledger, LedgerError, NewOrder,
-    OrderStatus, PAID_AFTER_CANCEL_ALERT, PaymentFacts, SCHEMA_VERSION, Source,
+    NewRefund, OrderStatus, PAID_AFTER_CANCEL_ALERT, PaymentFacts, RefundApplied, RefundEvidence,
+    RefundInput, RefundProgress, RefundRefusal, RefundSource, RefundState, SCHEMA_VERSION, Source,
 };
 use paydesk::money::Fen;
 
@@ -1290,4 +1292,687 @@ fn committed_orders_survive_sigkill() {
         )
         .unwrap();
     assert_eq!(orphans, 0);
+}
+
+// -------------------------------------------------------------------------------------------- refunds
+
+/// A paid order `otn` of ¥12.50 created at `created`.
+fn paid_order(ledger: &Ledger, otn: &str, created: DateTime<Utc>) -> NewOrder {
+    let o = order_with(
+        otn,
+        created,
+        vec![line("可乐", 350, 2), line("薯片", 550, 1)],
+    );
+    ledger.create_order(&o).unwrap();
+    let mut p = payment(&format!("T{otn}"), o.total);
+    p.time_end = Some(created + Duration::seconds(30));
+    ledger
+        .apply(
+            otn,
+            Input::Paid,
+            &Evidence::paid(Source::Notify, p, "notify SUCCESS"),
+            created + Duration::seconds(30),
+        )
+        .unwrap();
+    o
+}
+
+fn refund(otn: &str, orn: &str, amount: i64, created_at: DateTime<Utc>) -> NewRefund {
+    NewRefund {
+        out_refund_no: orn.to_string(),
+        out_trade_no: otn.to_string(),
+        amount: fen(amount),
+        reason: "退货 returned".into(),
+        approved_by: "店长 Li".into(),
+        source: RefundSource::Till,
+        created_at,
+    }
+}
+
+fn refund_ev(source: Source, detail: &str) -> RefundEvidence {
+    RefundEvidence::new(source, detail)
+}
+
+/// Accept and succeed a refund, the money back at `success_at`.
+fn succeed(ledger: &Ledger, orn: &str, success_at: DateTime<Utc>) -> RefundApplied {
+    ledger
+        .apply_refund(
+            orn,
+            RefundInput::Accepted,
+            &RefundEvidence {
+                refund_id: Some(format!("W{orn}")),
+                ..refund_ev(Source::Refund, "refund SUCCESS")
+            },
+            success_at - Duration::seconds(5),
+        )
+        .unwrap();
+    ledger
+        .apply_refund(
+            orn,
+            RefundInput::Succeeded,
+            &RefundEvidence {
+                success_at: Some(success_at),
+                recv_account: Some("支付用户零钱".into()),
+                ..refund_ev(Source::Notify, "refund notify SUCCESS")
+            },
+            success_at + Duration::seconds(1),
+        )
+        .unwrap()
+}
+
+fn refused(r: Result<paydesk::ledger::Refund, LedgerError>) -> RefundRefusal {
+    match r {
+        Err(LedgerError::RefundRefused(why)) => why,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_partial_refund_then_the_rest_refunds_the_order() {
+    let (_dir, ledger) = new_ledger();
+    paid_order(&ledger, "A1", t0());
+    assert_eq!(ledger.refundable("A1").unwrap(), fen(1250));
+
+    let r1 = ledger
+        .create_refund(&refund("A1", "R1", 500, at(60)))
+        .unwrap();
+    assert_eq!(r1.status, RefundState::Requesting);
+    assert_eq!(r1.out_trade_no, "A1");
+    assert_eq!(
+        ledger.refundable("A1").unwrap(),
+        fen(750),
+        "pending holds money"
+    );
+    let o = ledger.order("A1").unwrap().unwrap();
+    assert_eq!((o.refunded, o.refund_pending), (fen(0), fen(500)));
+    assert_eq!(o.refund_progress(), RefundProgress::Refunding);
+
+    let a = succeed(&ledger, "R1", at(120));
+    assert_eq!(
+        (a.before, a.after),
+        (RefundState::Processing, RefundState::Success)
+    );
+    assert_eq!(
+        a.order_after,
+        OrderStatus::Paid,
+        "partially refunded stays paid"
+    );
+    assert_eq!(a.refundable, fen(750));
+    let o = ledger.order("A1").unwrap().unwrap();
+    assert_eq!(o.status, OrderStatus::Paid);
+    assert_eq!((o.refunded, o.refund_pending), (fen(500), fen(0)));
+    assert_eq!(o.refund_progress(), RefundProgress::Partial);
+    let r1 = ledger.refund("R1").unwrap().unwrap();
+    assert_eq!(r1.refund_id.as_deref(), Some("WR1"));
+    assert_eq!(r1.success_at, Some(at(120)));
+    assert_eq!(r1.recv_account.as_deref(), Some("支付用户零钱"));
+
+    // The rest: the order becomes Refunded through the order state machine.
+    ledger
+        .create_refund(&refund("A1", "R2", 750, at(200)))
+        .unwrap();
+    let a = succeed(&ledger, "R2", at(260));
+    assert_eq!(
+        (a.order_before, a.order_after),
+        (OrderStatus::Paid, OrderStatus::Refunded)
+    );
+    assert_eq!(a.refundable, fen(0));
+    let o = ledger.order("A1").unwrap().unwrap();
+    assert_eq!(o.status, OrderStatus::Refunded);
+    assert_eq!(o.refunded, fen(1250));
+    assert_eq!(o.refund_progress(), RefundProgress::Full);
+    assert_eq!(ledger.refundable("A1").unwrap(), fen(0));
+    let list = ledger.refunds_of("A1").unwrap();
+    assert_eq!(
+        list.iter()
+            .map(|r| r.out_refund_no.as_str())
+            .collect::<Vec<_>>(),
+        ["R1", "R2"]
+    );
+
+    // Every step is on the order's log, naming who approved it.
+    let events = ledger.events("A1").unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "recorded",
+            "paid",
+            "refund_requested",
+            "refund_accepted",
+            "refund_succeeded",
+            "refund_requested",
+            "refund_accepted",
+            "refund_succeeded",
+            "refunded"
+        ]
+    );
+    for e in events.iter().filter(|e| e.kind.starts_with("refund_")) {
+        assert!(e.detail.contains("approved by 店长 Li"), "{e:?}");
+    }
+    let last = events.last().unwrap();
+    assert_eq!(last.outcome, "paid -> refunded");
+
+    // Nothing is left to refund.
+    let why = refused(ledger.create_refund(&refund("A1", "R3", 1, at(300))));
+    assert!(
+        matches!(why, RefundRefusal::NotRefundable { .. }),
+        "{why:?}"
+    );
+    assert!(why.to_string().contains("¥0.00 can be refunded"), "{why}");
+}
+
+#[test]
+fn an_over_refund_is_refused_with_what_can_be_refunded() {
+    let (_dir, ledger) = new_ledger();
+    paid_order(&ledger, "A1", t0());
+    ledger
+        .create_refund(&refund("A1", "R1", 1000, at(60)))
+        .unwrap();
+
+    let err = ledger
+        .create_refund(&refund("A1", "R2", 500, at(120)))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("¥2.50 can be refunded"), "{msg}");
+    assert!(msg.contains("¥5.00"), "{msg}");
+    assert_eq!(ledger.refunds_of("A1").unwrap().len(), 1, "nothing written");
+    assert_eq!(ledger.events("A1").unwrap().len(), 3);
+
+    // The exact rest is fine; zero, an unpaid or unknown order, no approver, a bad number are not.
+    assert!(matches!(
+        refused(ledger.create_refund(&refund("A1", "R0", 0, at(120)))),
+        RefundRefusal::ZeroAmount
+    ));
+    ledger.create_order(&order("U1")).unwrap();
+    let why = refused(ledger.create_refund(&refund("U1", "RU", 100, at(120))));
+    assert!(
+        matches!(
+            why,
+            RefundRefusal::NotRefundable {
+                status: OrderStatus::Creating,
+                ..
+            }
+        ),
+        "{why:?}"
+    );
+    assert!(matches!(
+        refused(ledger.create_refund(&refund("NOPE", "RN", 100, at(120)))),
+        RefundRefusal::OrderNotFound(_)
+    ));
+    let mut nobody = refund("A1", "RX", 100, at(120));
+    nobody.approved_by = " ".into();
+    assert!(matches!(
+        refused(ledger.create_refund(&nobody)),
+        RefundRefusal::NoApprover
+    ));
+    assert!(matches!(
+        refused(ledger.create_refund(&refund("A1", "退款 1", 100, at(120)))),
+        RefundRefusal::BadOutRefundNo(_)
+    ));
+    ledger
+        .create_refund(&refund("A1", "R2", 250, at(120)))
+        .unwrap();
+    assert_eq!(ledger.refundable("A1").unwrap(), fen(0));
+
+    // A refund that closes gives its amount back; the order's status does not move.
+    let a = ledger
+        .apply_refund(
+            "R1",
+            RefundInput::Closed,
+            &refund_ev(Source::Query, "refundquery REFUNDCLOSE"),
+            at(200),
+        )
+        .unwrap();
+    assert_eq!(a.after, RefundState::Closed);
+    assert_eq!(a.refundable, fen(1000));
+    assert_eq!(a.order_after, OrderStatus::Paid);
+    assert_eq!(ledger.refundable("A1").unwrap(), fen(1000));
+    let o = ledger.order("A1").unwrap().unwrap();
+    assert_eq!((o.refunded, o.refund_pending), (fen(0), fen(250)));
+}
+
+#[test]
+fn the_51st_refund_of_an_order_is_refused() {
+    let (_dir, ledger) = new_ledger();
+    let o = order_with("B1", t0(), vec![line("水", 100, 100)]);
+    ledger.create_order(&o).unwrap();
+    ledger
+        .apply(
+            "B1",
+            Input::Paid,
+            &evidence(Input::Paid, o.total, "TB1"),
+            at(1),
+        )
+        .unwrap();
+    for k in 0..50 {
+        let r = ledger
+            .create_refund(&refund("B1", &format!("B1R{k}"), 1, at(60 + k)))
+            .unwrap();
+        if k % 2 == 0 {
+            // Closed refunds count too: WeChat counts every refund of the order.
+            ledger
+                .apply_refund(
+                    &r.out_refund_no,
+                    RefundInput::Closed,
+                    &refund_ev(Source::Query, "x"),
+                    at(100),
+                )
+                .unwrap();
+        }
+    }
+    let why = refused(ledger.create_refund(&refund("B1", "B1R50", 1, at(200))));
+    assert!(matches!(why, RefundRefusal::TooMany { .. }), "{why:?}");
+    assert!(why.to_string().contains("50 refunds"), "{why}");
+    assert_eq!(ledger.refunds_of("B1").unwrap().len(), 50);
+    assert_eq!(ledger.refundable("B1").unwrap(), fen(10_000 - 25));
+}
+
+#[test]
+fn a_retry_with_the_same_values_is_idempotent() {
+    let (_dir, ledger) = new_ledger();
+    paid_order(&ledger, "A1", t0());
+    let first = ledger
+        .create_refund(&refund("A1", "R1", 1250, at(60)))
+        .unwrap();
+    // The retry comes later (after a restart, say): same values, another clock reading.
+    let again = ledger
+        .create_refund(&refund("A1", "R1", 1250, at(90)))
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(again.created_at, at(60));
+    assert_eq!(ledger.refunds_of("A1").unwrap().len(), 1);
+    let requested = ledger
+        .events("A1")
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "refund_requested")
+        .count();
+    assert_eq!(requested, 1);
+    // The same number with other values is refused, even where the amount alone would be fine.
+    succeed(&ledger, "R1", at(100));
+    let again = ledger
+        .create_refund(&refund("A1", "R1", 1250, at(200)))
+        .unwrap();
+    assert_eq!(
+        again.status,
+        RefundState::Success,
+        "a retry sees the stored state"
+    );
+    let why = refused(ledger.create_refund(&refund("A1", "R1", 100, at(200))));
+    assert!(matches!(why, RefundRefusal::Conflict { .. }), "{why:?}");
+    paid_order(&ledger, "A2", t0());
+    let why = refused(ledger.create_refund(&refund("A2", "R1", 1250, at(200))));
+    assert!(matches!(why, RefundRefusal::Conflict { .. }), "{why:?}");
+}
+
+#[test]
+fn refund_reports_are_recorded_ignored_or_flagged_never_backwards() {
+    let (_dir, ledger) = new_ledger();
+    paid_order(&ledger, "A1", t0());
+    ledger
+        .create_refund(&refund("A1", "R1", 500, at(60)))
+        .unwrap();
+    ledger
+        .create_refund(&refund("A1", "R2", 300, at(61)))
+        .unwrap();
+    ledger
+        .create_refund(&refund("A1", "R3", 200, at(62)))
+        .unwrap();
+    let unfinished: Vec<_> = ledger
+        .unfinished_refunds()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.out_refund_no)
+        .collect();
+    assert_eq!(unfinished, ["R1", "R2", "R3"]);
+
+    // R1 closes; a late SUCCESS is recorded and flagged, not applied.
+    let q = refund_ev(Source::Query, "refundquery");
+    ledger
+        .apply_refund("R1", RefundInput::Accepted, &q, at(70))
+        .unwrap();
+    let a = ledger
+        .apply_refund("R1", RefundInput::Processing, &q, at(71))
+        .unwrap();
+    assert_eq!(a.ignored, Some("already accepted"));
+    ledger
+        .apply_refund("R1", RefundInput::Closed, &q, at(80))
+        .unwrap();
+    let a = ledger
+        .apply_refund("R1", RefundInput::Succeeded, &q, at(90))
+        .unwrap();
+    assert!(!a.changed);
+    assert_eq!(a.after, RefundState::Closed);
+    let alert = a.alert.expect("flagged");
+    assert!(alert.contains("late SUCCESS after REFUNDCLOSE"), "{alert}");
+    let r1 = ledger.refund("R1").unwrap().unwrap();
+    assert!(r1.flagged && r1.success_at.is_none());
+    let o = ledger.order("A1").unwrap().unwrap();
+    assert!(o.flagged);
+    assert!(o.flag_reason.unwrap().contains("R1"));
+    assert_eq!(o.status, OrderStatus::Paid);
+
+    // R2 is refused for good; R3 reports the wrong amount.
+    let a = ledger
+        .apply_refund("R2", RefundInput::Refused, &q, at(91))
+        .unwrap();
+    assert_eq!(a.after, RefundState::Failed);
+    let wrong = RefundEvidence {
+        refund_fee: Some(fen(250)),
+        ..refund_ev(Source::Notify, "refund notify SUCCESS")
+    };
+    let a = ledger
+        .apply_refund("R3", RefundInput::Succeeded, &wrong, at(92))
+        .unwrap();
+    assert_eq!((a.changed, a.ignored), (false, Some("amount mismatch")));
+    assert!(a.alert.unwrap().contains("¥2.50"));
+    assert_eq!(
+        ledger.refund("R3").unwrap().unwrap().status,
+        RefundState::Requesting
+    );
+    assert_eq!(
+        ledger.unfinished_refunds().unwrap().len(),
+        1,
+        "only R3 is still in flight"
+    );
+    assert_eq!(ledger.refundable("A1").unwrap(), fen(1050));
+
+    let outcomes: Vec<_> = ledger
+        .events("A1")
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind.starts_with("refund_"))
+        .map(|e| e.outcome)
+        .collect();
+    assert!(
+        outcomes.contains(&"requesting -> processing".to_string()),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&"ignored: already accepted".to_string()),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().any(|o| o.starts_with("flagged: ")),
+        "{outcomes:?}"
+    );
+
+    assert!(matches!(
+        ledger.apply_refund("NOPE", RefundInput::Succeeded, &q, at(99)),
+        Err(LedgerError::RefundNotFound(_))
+    ));
+}
+
+#[test]
+fn a_refund_lands_on_its_own_day_in_the_csv() {
+    let (_dir, ledger) = new_ledger();
+    let tz = beijing();
+    paid_order(&ledger, "D1", bj(27, 10, 0));
+    ledger
+        .create_refund(&refund("D1", "DR1", 500, bj(27, 23, 50)))
+        .unwrap();
+    // Created late on the 27th, the money back after midnight: it belongs to the 28th.
+    succeed(&ledger, "DR1", bj(28, 0, 10));
+
+    let (n, bytes) = export_in(&ledger, &tz, day(27), 0);
+    let rows = parse_csv(&bytes);
+    assert_eq!(n, 1);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1][4], "12.50");
+    assert_eq!(rows[1][5], "已支付 paid");
+    assert_eq!(rows[1][8], "部分退款 partially refunded 5.00");
+
+    let (n, bytes) = export_in(&ledger, &tz, day(28), 0);
+    let rows = parse_csv(&bytes);
+    assert_eq!(n, 1);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let r = &rows[1];
+    assert_eq!(r[0], "2026-11-28 00:10:00");
+    assert_eq!(r[1], "D1");
+    assert_eq!(r[2], "TD1");
+    assert_eq!(r[3], "");
+    assert_eq!(r[4], "-5.00");
+    assert_eq!(r[5], "已退款 refunded");
+    assert_eq!((r[6].as_str(), r[7].as_str()), ("小王", "前台1"));
+    assert_eq!(
+        r[8],
+        "退款 refund of D1: 退货 returned; DR1, approved by 店长 Li"
+    );
+
+    // A refund still in flight sits on the day it was created; a closed one keeps its row and status.
+    ledger
+        .create_refund(&refund("D1", "DR2", 100, bj(28, 9, 0)))
+        .unwrap();
+    ledger
+        .create_refund(&refund("D1", "DR3", 100, bj(28, 9, 5)))
+        .unwrap();
+    ledger
+        .apply_refund(
+            "DR3",
+            RefundInput::Closed,
+            &refund_ev(Source::Query, "REFUNDCLOSE"),
+            bj(28, 9, 30),
+        )
+        .unwrap();
+    let (n, bytes) = export_in(&ledger, &tz, day(28), 0);
+    let rows = parse_csv(&bytes);
+    assert_eq!(n, 3);
+    let statuses: Vec<_> = rows[1..]
+        .iter()
+        .map(|r| (r[4].as_str(), r[5].as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("-5.00", "已退款 refunded"),
+            ("-1.00", "退款申请中 refund requested"),
+            ("-1.00", "退款关闭 refund closed")
+        ]
+    );
+}
+
+#[test]
+fn a_days_sums_count_received_refunded_and_net() {
+    let (_dir, ledger) = new_ledger();
+    let tz = beijing();
+    paid_order(&ledger, "S1", bj(27, 9, 0));
+    paid_order(&ledger, "S2", bj(27, 10, 0));
+    let cancelled = order_with("S3", bj(27, 11, 0), vec![line("水", 300, 1)]);
+    ledger.create_order(&cancelled).unwrap();
+    // S1 refunded in full the same day (still received that day), S2 in part the next day, and a refund
+    // that closed counts nowhere.
+    ledger
+        .create_refund(&refund("S1", "SR1", 1250, bj(27, 12, 0)))
+        .unwrap();
+    succeed(&ledger, "SR1", bj(27, 12, 5));
+    ledger
+        .create_refund(&refund("S2", "SR2", 300, bj(27, 13, 0)))
+        .unwrap();
+    ledger
+        .apply_refund(
+            "SR2",
+            RefundInput::Closed,
+            &refund_ev(Source::Query, "REFUNDCLOSE"),
+            bj(27, 13, 5),
+        )
+        .unwrap();
+    ledger
+        .create_refund(&refund("S2", "SR3", 500, bj(28, 9, 0)))
+        .unwrap();
+    succeed(&ledger, "SR3", bj(28, 9, 1));
+    assert_eq!(
+        ledger.order("S1").unwrap().unwrap().status,
+        OrderStatus::Refunded
+    );
+
+    let s = ledger.day_sums_in(&tz, day(27), 0).unwrap();
+    assert_eq!((s.received, s.refunded), (fen(2500), fen(1250)));
+    assert_eq!(s.net_fen(), 1250);
+    let s = ledger.day_sums_in(&tz, day(28), 0).unwrap();
+    assert_eq!((s.received, s.refunded), (fen(0), fen(500)));
+    assert_eq!(s.net_label(), "-¥5.00");
+    assert_eq!(ledger.refunds_for_day_in(&tz, day(27), 0).unwrap().len(), 2);
+    assert_eq!(ledger.refunds_for_day_in(&tz, day(28), 0).unwrap().len(), 1);
+}
+
+#[test]
+fn an_old_ledger_migrates_and_can_refund() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    {
+        // A ledger as the first release wrote it: schema version 1, one paid order.
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch(MIGRATIONS[0]).unwrap();
+        raw.execute_batch(&format!(
+            "PRAGMA user_version = 1; PRAGMA application_id = {APPLICATION_ID};"
+        ))
+        .unwrap();
+        raw.execute(
+            "INSERT INTO orders (out_trade_no, station, cashier, created_at, expires_at, total_fen, status, \
+             body, notify_url, spbill_create_ip, product_id, time_start, time_expire, transaction_id, \
+             paid_at, updated_at) VALUES ('OLD1', 's', 'c', 0, 300000, 800, 'paid', 'b', 'n', '127.0.0.1', \
+             'p', 0, 300000, 'TOLD1', 1000, 1000)",
+            [],
+        )
+        .unwrap();
+    }
+    let ledger = Ledger::open(&path).unwrap();
+    let o = ledger.order("OLD1").unwrap().unwrap();
+    assert_eq!(
+        (o.status, o.refunded, o.refundable()),
+        (OrderStatus::Paid, fen(0), fen(800))
+    );
+    ledger
+        .create_refund(&refund("OLD1", "OR1", 800, at(0)))
+        .unwrap();
+    succeed(&ledger, "OR1", at(10));
+    assert_eq!(
+        ledger.order("OLD1").unwrap().unwrap().status,
+        OrderStatus::Refunded
+    );
+    ledger.check_integrity().unwrap();
+    drop(ledger);
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = raw
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
+    // Refunds are never deleted.
+    assert!(raw.execute("DELETE FROM refunds", []).is_err());
+}
+
+const REFUND_CHILD_ENV: &str = "PAYDESK_TEST_LEDGER_REFUNDER";
+
+/// Not a test on its own: the writer process for [`refunds_survive_sigkill_consistently`]. It pays and
+/// refunds orders in two parts as fast as it can, reporting each order once fully refunded.
+#[test]
+#[ignore = "run by refunds_survive_sigkill_consistently as a child process"]
+fn durability_child_refunder() {
+    let Some(path) = std::env::var_os(REFUND_CHILD_ENV) else {
+        return;
+    };
+    let ledger = Ledger::open(Path::new(&path)).unwrap();
+    let mut out = std::io::stdout().lock();
+    for k in 0.. {
+        let otn = format!("F{k:06}");
+        paid_order(&ledger, &otn, at(k));
+        for (part, amount) in [(1, 500), (2, 750)] {
+            let orn = format!("{otn}R{part}");
+            ledger
+                .create_refund(&refund(&otn, &orn, amount, at(k + 1)))
+                .unwrap();
+            succeed(&ledger, &orn, at(k + 2));
+        }
+        use std::io::Write;
+        writeln!(out, "refunded {otn}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+#[test]
+fn refunds_survive_sigkill_consistently() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "durability_child_refunder",
+            "--nocapture",
+            "--ignored",
+        ])
+        .env(REFUND_CHILD_ENV, &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut reported = Vec::new();
+    for l in BufReader::new(stdout).lines() {
+        if let Some(otn) = l.unwrap().strip_prefix("refunded ") {
+            reported.push(otn.to_string());
+            if reported.len() == 30 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL, most likely in the middle of a refund
+    child.wait().unwrap();
+    assert_eq!(reported.len(), 30, "the writer reported its refunds");
+
+    let ledger = Ledger::open(&path).unwrap();
+    ledger.check_integrity().unwrap();
+    for otn in &reported {
+        let o = ledger
+            .order(otn)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{otn} lost"));
+        assert_eq!(
+            (o.status, o.refunded),
+            (OrderStatus::Refunded, fen(1250)),
+            "{otn}"
+        );
+        assert_eq!(ledger.refunds_of(otn).unwrap().len(), 2, "{otn}");
+    }
+    // Whatever was cut short is all or nothing: every order's status agrees with its refunds, no order has
+    // more refunds holding money than it received, and every refund step has its event.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let mut stmt = raw.prepare("SELECT out_trade_no FROM orders").unwrap();
+    let all: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(all.len() >= reported.len());
+    for otn in &all {
+        let o = ledger.order(otn).unwrap().unwrap();
+        assert!(
+            o.refunded.get() + o.refund_pending.get() <= o.total.get(),
+            "{otn}"
+        );
+        assert_eq!(
+            o.status == OrderStatus::Refunded,
+            o.refunded == o.total,
+            "{otn}"
+        );
+        let refunds = ledger.refunds_of(otn).unwrap();
+        let events = ledger.events(otn).unwrap();
+        let requested = events
+            .iter()
+            .filter(|e| e.kind == "refund_requested")
+            .count();
+        let succeeded = events
+            .iter()
+            .filter(|e| e.kind == "refund_succeeded")
+            .count();
+        assert_eq!(requested, refunds.len(), "{otn}");
+        assert_eq!(
+            succeeded,
+            refunds
+                .iter()
+                .filter(|r| r.status == RefundState::Success)
+                .count(),
+            "{otn}"
+        );
+    }
 }

@@ -234,3 +234,76 @@ fn business_days_across_daylight_saving_changes() {
     assert_eq!(day("2026-10-31", "1"), ["N-0059"]);
     assert_eq!(day("2026-11-01", "1"), ["N-0130", "N-0130b"]);
 }
+
+/// `paydesk orders` lists a day's refunds under its orders and the day's received, refunded and net;
+/// `paydesk export` gives each refund its own negative row.
+#[test]
+fn orders_and_export_show_the_days_refunds() {
+    use paydesk::ledger::{NewRefund, RefundEvidence, RefundInput, RefundSource};
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path());
+    let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
+    let bj = FixedOffset::east_opt(8 * 3600).unwrap();
+    let t = |d: u32, h: u32| {
+        bj.with_ymd_and_hms(2026, 11, d, h, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let refund = |orn: &str, amount: i64, created: chrono::DateTime<Utc>| NewRefund {
+        out_refund_no: orn.into(),
+        out_trade_no: "C1".into(),
+        amount: Fen::new(amount).unwrap(),
+        reason: "少找零".into(),
+        approved_by: "店长".into(),
+        source: RefundSource::Till,
+        created_at: created,
+    };
+    ledger
+        .create_refund(&refund("RC1", 500, t(27, 14)))
+        .unwrap();
+    for input in [RefundInput::Accepted, RefundInput::Succeeded] {
+        ledger
+            .apply_refund(
+                "RC1",
+                input,
+                &RefundEvidence::new(Source::Refund, "refund"),
+                t(27, 15),
+            )
+            .unwrap();
+    }
+    // Created the same day, still in flight: listed, not counted.
+    ledger
+        .create_refund(&refund("RC2", 100, t(27, 16)))
+        .unwrap();
+    drop(ledger);
+
+    let out = paydesk(dir.path(), &["orders", "--date", "2026-11-27"]);
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("Refunds:"), "{table}");
+    assert!(table.contains("RC1"), "{table}");
+    assert!(table.contains("-¥5.00"), "{table}");
+    assert!(table.contains("已退款 refunded"), "{table}");
+    assert!(table.contains("approved by 店长"), "{table}");
+    assert!(table.contains("退款申请中 refund requested"), "{table}");
+    assert!(
+        table.contains("部分退款 partially refunded ¥5.00, ¥6.50 left to refund"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "3 orders on 2026-11-27; received ¥25.00; refunded ¥5.00 (2 refunds); net ¥20.00"
+        ),
+        "{table}"
+    );
+
+    let out = paydesk(dir.path(), &["export", "--date", "2026-11-27"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout[3..].to_vec()).unwrap();
+    let lines: Vec<_> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "{text}");
+    assert_eq!(
+        lines[4],
+        "2026-11-27 15:00:00,C1,TC1,,-5.00,已退款 refunded,小王,前台1,\"退款 refund of C1: 少找零; RC1, approved by 店长\""
+    );
+}

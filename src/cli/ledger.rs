@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use chrono::{Local, NaiveDate};
 
 use super::CmdResult;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, OrderStatus, RefundState};
+use crate::money::Fen;
 use crate::paths;
 
 fn parse_date(date: &str) -> Result<NaiveDate, Box<dyn std::error::Error>> {
@@ -61,7 +62,8 @@ pub fn export(date: &str, out: Option<&Path>, day_start_hour: u8) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `paydesk orders [--date YYYY-MM-DD]`: the day's orders as a table.
+/// `paydesk orders [--date YYYY-MM-DD]`: the day's orders as a table, then the day's refunds (on the day of
+/// their success, else of their creation), then what the day received, refunded and netted.
 pub fn orders(date: Option<&str>, day_start_hour: u8) -> CmdResult {
     let day = match date {
         Some(d) => parse_date(d)?,
@@ -75,8 +77,9 @@ pub fn orders(date: Option<&str>, day_start_hour: u8) -> CmdResult {
         return Ok(ExitCode::SUCCESS);
     };
     let orders = ledger.orders_for_day(day, day_start_hour)?;
+    let refunds = ledger.refunds_for_day(day, day_start_hour)?;
     let mut out = std::io::stdout().lock();
-    if orders.is_empty() {
+    if orders.is_empty() && refunds.is_empty() {
         writeln!(out, "No orders on {day}.")?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -85,7 +88,6 @@ pub fn orders(date: Option<&str>, day_start_hour: u8) -> CmdResult {
         "{:<19}  {:<32}  {:>12}  {:<30}  items",
         "time", "out_trade_no", "amount", "status"
     )?;
-    let mut paid = crate::money::Fen::ZERO;
     let mut flagged = 0;
     for o in &orders {
         let items = ledger
@@ -100,9 +102,6 @@ pub fn orders(date: Option<&str>, day_start_hour: u8) -> CmdResult {
         } else {
             ""
         };
-        if o.status.is_paid() {
-            paid = paid.checked_add(o.total).unwrap_or(paid);
-        }
         writeln!(
             out,
             "{:<19}  {:<32}  {:>12}  {:<30}  {items}",
@@ -116,11 +115,67 @@ pub fn orders(date: Option<&str>, day_start_hour: u8) -> CmdResult {
         if let Some(why) = o.flag_reason.as_deref().filter(|_| o.flagged) {
             writeln!(out, "{:<19}  ! {why}", "")?;
         }
+        let progress = o.refund_progress();
+        if progress != crate::ledger::RefundProgress::None && o.status != OrderStatus::Refunded {
+            writeln!(
+                out,
+                "{:<19}  {} {}, {} left to refund",
+                "",
+                progress.label(),
+                if o.refunded > Fen::ZERO {
+                    o.refunded
+                } else {
+                    o.refund_pending
+                },
+                o.refundable()
+            )?;
+        }
     }
+    if !refunds.is_empty() {
+        writeln!(out, "\nRefunds:")?;
+        for r in &refunds {
+            let mark = if r.flagged {
+                flagged += 1;
+                " !"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "{:<19}  {:<32}  {:>12}  {:<30}  {} of {}, approved by {}{}",
+                r.day_at().with_timezone(&Local).format("%Y-%m-%d %H:%M:%S"),
+                r.out_refund_no,
+                format!("-{}", r.amount),
+                format!("{}{mark}", r.status.label()),
+                if r.reason.is_empty() {
+                    "refund"
+                } else {
+                    r.reason.as_str()
+                }
+                .replace(['\n', '\r'], " "),
+                r.out_trade_no,
+                r.approved_by,
+                // Only money back counts in the day's "refunded".
+                if r.status == RefundState::Success {
+                    ""
+                } else {
+                    " (not counted)"
+                },
+            )?;
+            if let Some(why) = r.flag_reason.as_deref().filter(|_| r.flagged) {
+                writeln!(out, "{:<19}  ! {why}", "")?;
+            }
+        }
+    }
+    let sums = ledger.day_sums(day, day_start_hour)?;
     writeln!(
         out,
-        "\n{} orders on {day}; received {paid}{}",
+        "\n{} orders on {day}; received {}; refunded {} ({} refunds); net {}{}",
         orders.len(),
+        sums.received,
+        sums.refunded,
+        refunds.len(),
+        sums.net_label(),
         if flagged > 0 {
             format!("; {flagged} flagged (!) for the manager")
         } else {

@@ -3,8 +3,8 @@
 //! Which orders belong to a business day is decided by [`crate::calendar`] (the one business-day rule).
 //!
 //! The CSV is UTF-8 with a byte-order mark (so Excel on a Chinese Windows shows the item names), CRLF line
-//! ends, fields quoted where needed by the `csv` crate, one row per order, oldest first. Columns, with
-//! bilingual headers ([`HEADER`]):
+//! ends, fields quoted where needed by the `csv` crate, one row per order, oldest first, then one row per
+//! refund, oldest first. Columns, with bilingual headers ([`HEADER`]):
 //!
 //! | header | content |
 //! |---|---|
@@ -16,7 +16,15 @@
 //! | `状态 status` | [`OrderStatus::label`]: `已支付 paid`, `取消后已支付 paid after cancel`, … |
 //! | `收银员 cashier` | |
 //! | `收银台 station` | |
-//! | `备注 note` | why the order is flagged for the manager, if it is |
+//! | `备注 note` | why the order is flagged for the manager, if it is; `部分退款 partially refunded 5.00` or
+//! | | `退款中 refunding 5.00` while only part of it is back |
+//!
+//! A refund is its own row on the business day of its success (else of its creation), whatever day its
+//! order is from: the time of that instant, the order's out_trade_no and transaction_id, no items, the
+//! amount negative (`-12.50`), the refund's status ([`RefundState::label`]: `已退款 refunded`,
+//! `退款中 refunding`, `退款关闭 refund closed`, …), the order's cashier and station, and the note
+//! `退款 refund of <out_trade_no>: <reason>; <out_refund_no>, approved by <name>` (plus why it is flagged).
+//! Only `已退款 refunded` rows are money back: a closed refund keeps its row, with its status.
 //!
 //! Text fields that Excel would read as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) are
 //! prefixed with `'`.
@@ -32,8 +40,10 @@ use std::path::Path;
 use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
 
 use super::model::{LedgerError, Order};
+use super::refund_state::RefundState;
 use super::store::{Ledger, status_at, to_ms};
 use crate::calendar::day_bounds_in;
+use crate::money::Fen;
 
 #[cfg(doc)]
 use super::state::OrderStatus;
@@ -127,8 +137,8 @@ impl Ledger {
         self.orders_between(from, to)
     }
 
-    /// Write business day `day` (local time) as CSV to `out`; returns the number of order rows. See the
-    /// module documentation for the format.
+    /// Write business day `day` (local time) as CSV to `out`; returns the number of rows (orders and
+    /// refunds). See the module documentation for the format.
     pub fn export_day<W: Write>(
         &self,
         day: NaiveDate,
@@ -150,7 +160,8 @@ impl Ledger {
         self.export_between_in(tz, from, to, out)
     }
 
-    /// Write the orders created in `[from, to)` as CSV, times shown in local time. With
+    /// Write the orders created in `[from, to)`, then the refunds of `[from, to)`, as CSV, times shown in
+    /// local time. With
     /// `DateTime::<Utc>::MIN_UTC` and `MAX_UTC` this is the whole ledger.
     pub fn export_between<W: Write>(
         &self,
@@ -181,7 +192,11 @@ impl Ledger {
         // (the primary key): no sort, no per-order query.
         let mut stmt = conn.prepare_cached(
             "SELECT o.id, o.created_at, o.out_trade_no, o.transaction_id, o.total_fen, o.status, \
-                    o.cashier, o.station, o.flag_reason, i.name, i.qty \
+                    o.cashier, o.station, o.flag_reason, i.name, i.qty, \
+                    (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r \
+                     WHERE r.order_id = o.id AND r.status = 'success'), \
+                    (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r \
+                     WHERE r.order_id = o.id AND r.status IN ('requesting', 'processing', 'change')) \
              FROM orders o LEFT JOIN order_items i ON i.order_id = o.id \
              WHERE o.created_at >= ?1 AND o.created_at < ?2 \
              ORDER BY o.created_at, o.id, i.line_no",
@@ -215,6 +230,7 @@ impl Ledger {
                 if let Some(note) = r.get_ref(8)?.as_str_or_null()? {
                     push_text(&mut f[8], note);
                 }
+                push_refund_progress(&mut f[8], r.get(4)?, r.get(11)?, r.get(12)?);
             }
             if let Some(name) = r.get_ref(9)?.as_str_or_null()? {
                 let items = &mut row.fields[3];
@@ -232,6 +248,8 @@ impl Ledger {
             csv.write_record(&row.fields)?;
             count += 1;
         }
+        drop(rows);
+        count += write_refund_rows(&conn, tz, from, to, &mut csv, &mut row)?;
         csv.flush()?;
         Ok(count)
     }
@@ -263,6 +281,85 @@ impl Ledger {
         })?;
         Ok(rows)
     }
+}
+
+/// Append an order's refund progress (partially refunded, refunding) to its note.
+fn push_refund_progress(note: &mut String, total: i64, refunded: i64, pending: i64) {
+    use super::refund_state::{RefundProgress, refund_progress};
+    let (Some(total), Some(refunded), Some(pending)) =
+        (Fen::new(total), Fen::new(refunded), Fen::new(pending))
+    else {
+        return;
+    };
+    let amount = match refund_progress(total, refunded, pending) {
+        RefundProgress::Partial => refunded,
+        RefundProgress::Refunding => pending,
+        RefundProgress::None | RefundProgress::Full => return,
+    };
+    if !note.is_empty() {
+        note.push_str("; ");
+    }
+    note.push_str(refund_progress(total, refunded, pending).label());
+    note.push(' ');
+    push_yuan(note, amount.get());
+}
+
+/// Write the refunds of `[from, to)` (by success, else creation), oldest first; returns how many.
+fn write_refund_rows<Tz: TimeZone, W: Write>(
+    conn: &rusqlite::Connection,
+    tz: &Tz,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    csv: &mut csv::Writer<W>,
+    row: &mut Row,
+) -> Result<usize, LedgerError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT COALESCE(r.success_at, r.created_at), o.out_trade_no, o.transaction_id, r.amount_fen, \
+                r.status, o.cashier, o.station, r.reason, r.out_refund_no, r.approved_by, r.flag_reason \
+         FROM refunds r JOIN orders o ON o.id = r.order_id \
+         WHERE COALESCE(r.success_at, r.created_at) >= ?1 AND COALESCE(r.success_at, r.created_at) < ?2 \
+         ORDER BY COALESCE(r.success_at, r.created_at), r.id",
+    )?;
+    let mut rows = stmt.query([to_ms(from), to_ms(to)])?;
+    let mut count = 0;
+    while let Some(r) = rows.next()? {
+        row.clear();
+        let f = &mut row.fields;
+        push_local_time(&mut f[0], tz, r.get(0)?);
+        let otn = r.get_ref(1)?.as_str()?;
+        push_text(&mut f[1], otn);
+        if let Some(tid) = r.get_ref(2)?.as_str_or_null()? {
+            push_text(&mut f[2], tid);
+        }
+        f[4].push('-');
+        push_yuan(&mut f[4], r.get(3)?);
+        let status = r.get_ref(4)?.as_str()?;
+        let status = RefundState::parse(status).ok_or_else(|| {
+            LedgerError::Invalid(format!("unknown refund status {status:?} in the ledger"))
+        })?;
+        f[5].push_str(status.word_zh());
+        f[5].push(' ');
+        f[5].push_str(status.word_en());
+        push_text(&mut f[6], r.get_ref(5)?.as_str()?);
+        push_text(&mut f[7], r.get_ref(6)?.as_str()?);
+        let reason = r.get_ref(7)?.as_str()?;
+        let _ = write!(f[8], "退款 refund of {otn}");
+        if !reason.is_empty() {
+            let _ = write!(f[8], ": {}", reason.replace(['\n', '\r'], " "));
+        }
+        let _ = write!(
+            f[8],
+            "; {}, approved by {}",
+            r.get_ref(8)?.as_str()?,
+            r.get_ref(9)?.as_str()?
+        );
+        if let Some(flag) = r.get_ref(10)?.as_str_or_null()? {
+            let _ = write!(f[8], "; {flag}");
+        }
+        csv.write_record(&row.fields)?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// [`crate::fsutil::write_atomically`] for a writer that fails with a [`LedgerError`]: that error comes back

@@ -4,6 +4,9 @@
 //! - [`state`] decides how a status may change (pure logic; the only place with transition rules).
 //! - [`Ledger`] stores orders durably and applies inputs to them through [`state::next`], one
 //!   transaction per input; every input, applied or ignored, lands in the order's append-only event log.
+//! - [`refund_state`] holds the refund rules (the refund state machine, what an order can still refund, when
+//!   it counts as refunded); [`Ledger::create_refund`] and [`Ledger::apply_refund`] store refunds through
+//!   them, each in its own table linked to its order.
 //! - [`export`] turns a business day (as [`crate::calendar`] defines it) into the CSV the manager opens in
 //!   Excel.
 //!
@@ -14,6 +17,8 @@
 pub mod export;
 pub mod model;
 mod open;
+pub mod refund;
+pub mod refund_state;
 pub mod schema;
 pub mod state;
 mod store;
@@ -22,6 +27,10 @@ pub use export::HEADER;
 pub use model::{
     Applied, Evidence, ItemLine, LedgerError, NewOrder, Order, OrderEvent, PaymentFacts, Source,
 };
+pub use refund::{
+    DaySums, NewRefund, Refund, RefundApplied, RefundEvidence, RefundRefusal, RefundSource,
+};
+pub use refund_state::{RefundInput, RefundProgress, RefundState};
 pub use schema::SCHEMA_VERSION;
 pub use state::{CloseReason, Decision, Input, OrderStatus};
 pub use store::{Ledger, PAID_AFTER_CANCEL_ALERT};

@@ -92,6 +92,23 @@ pub struct Order {
     /// Why it is flagged (`; `-separated when flagged more than once).
     pub flag_reason: Option<String>,
     pub updated_at: DateTime<Utc>,
+    /// The sum of its succeeded refunds (money back with the customer). Derived from the refunds table.
+    pub refunded: Fen,
+    /// The sum of its refunds that hold money without having succeeded (requesting, processing, CHANGE).
+    pub refund_pending: Fen,
+}
+
+impl Order {
+    /// What can still be refunded ([`super::refund_state::refundable`]); zero if it may not be refunded.
+    pub fn refundable(&self) -> Fen {
+        super::refund_state::refundable(self.status, self.total, self.refunded, self.refund_pending)
+            .unwrap_or(Fen::ZERO)
+    }
+
+    /// Partially refunded, refunded, … ([`super::refund_state::refund_progress`]).
+    pub fn refund_progress(&self) -> super::refund_state::RefundProgress {
+        super::refund_state::refund_progress(self.total, self.refunded, self.refund_pending)
+    }
 }
 
 /// Who reported an input to [`crate::ledger::Ledger::apply`].
@@ -215,8 +232,9 @@ pub struct OrderEvent {
     pub seq: i64,
     pub at: DateTime<Utc>,
     /// `recorded` (by `create_order`), the input's name for `apply` (`created`, `create_failed`,
-    /// `user_paying`, `paid`, `pay_error`, `close_requested`, `closed`, `refunded`), or the caller's kind
-    /// for `log_event`.
+    /// `user_paying`, `paid`, `pay_error`, `close_requested`, `closed`, `refunded`), the refund steps
+    /// (`refund_requested` by `create_refund`; `refund_accepted`, `refund_succeeded`, … by `apply_refund`,
+    /// their detail naming the refund and who approved it), or the caller's kind for `log_event`.
     pub kind: String,
     /// Who reported it (see [`Source`]); `log` for `log_event`.
     pub source: String,
@@ -260,6 +278,10 @@ pub enum LedgerError {
     NotFound(String),
     #[error("refused: {0}")]
     Invalid(String),
+    #[error("refund {0} is not in the ledger")]
+    RefundNotFound(String),
+    #[error("refund refused: {0}")]
+    RefundRefused(super::refund::RefundRefusal),
     #[error("ledger database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot write {path}: {source}")]

@@ -81,6 +81,39 @@ BEGIN SELECT RAISE(ABORT, 'orders are never deleted'); END;
 CREATE TRIGGER order_items_never_deleted BEFORE DELETE ON order_items
 BEGIN SELECT RAISE(ABORT, 'order items are never deleted'); END;
 "#,
+    // 2: refunds, each linked to its order, with their own states (`refund_state::RefundState::as_str`).
+    // An order's refunded / pending sums are derived from this table, never stored twice.
+    r#"
+CREATE TABLE refunds (
+    id            INTEGER PRIMARY KEY,
+    out_refund_no TEXT    NOT NULL UNIQUE,
+    order_id      INTEGER NOT NULL REFERENCES orders (id),
+    amount_fen    INTEGER NOT NULL CHECK (amount_fen > 0),
+    reason        TEXT    NOT NULL,
+    approved_by   TEXT    NOT NULL,
+    source        TEXT    NOT NULL CHECK (source IN ('till', 'merchant_platform', 'bill')),
+    status        TEXT    NOT NULL CHECK (status IN ('requesting', 'processing', 'success', 'change',
+                      'closed', 'failed')),
+    refund_id     TEXT,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    success_at    INTEGER,
+    recv_account  TEXT,
+    flagged       INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),
+    flag_reason   TEXT
+) STRICT;
+
+-- An order's refunds, and its sums.
+CREATE INDEX refunds_by_order ON refunds (order_id, id);
+-- A business day's refunds: on the day of their success, else of their creation.
+CREATE INDEX refunds_by_day ON refunds (COALESCE(success_at, created_at));
+-- Start-up reconciliation: only the few refunds in flight.
+CREATE INDEX refunds_unfinished ON refunds (created_at)
+    WHERE status IN ('requesting', 'processing');
+
+CREATE TRIGGER refunds_never_deleted BEFORE DELETE ON refunds
+BEGIN SELECT RAISE(ABORT, 'refunds are never deleted'); END;
+"#,
 ];
 
 /// The schema version this PayDesk writes.

@@ -52,14 +52,14 @@ pub(crate) fn time_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Ut
     DateTime::from_timestamp_millis(ms).ok_or_else(|| conversion(idx, format!("bad time {ms}")))
 }
 
-fn opt_time_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+pub(crate) fn opt_time_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
     match row.get::<_, Option<i64>>(idx)? {
         None => Ok(None),
         Some(_) => time_at(row, idx).map(Some),
     }
 }
 
-fn fen_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Fen> {
+pub(crate) fn fen_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<Fen> {
     let v: i64 = row.get(idx)?;
     Fen::new(v).ok_or_else(|| conversion(idx, format!("negative amount {v}")))
 }
@@ -80,7 +80,11 @@ pub(crate) fn status_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<OrderStat
 const ORDER_COLUMNS: &str = "out_trade_no, station, cashier, created_at, expires_at, total_fen, body, \
     notify_url, spbill_create_ip, product_id, device_info, time_start, time_expire, status, close_reason, \
     code_url, prepay_id, transaction_id, paid_at, cash_fee_fen, bank_type, openid, flagged, flag_reason, \
-    updated_at";
+    updated_at, \
+    (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r WHERE r.order_id = orders.id \
+        AND r.status = 'success') AS refunded_fen, \
+    (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r WHERE r.order_id = orders.id \
+        AND r.status IN ('requesting', 'processing', 'change')) AS refund_pending_fen";
 
 fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
     let close_reason: Option<String> = row.get(14)?;
@@ -110,6 +114,9 @@ fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
         flagged: row.get(22)?,
         flag_reason: row.get(23)?,
         updated_at: time_at(row, 24)?,
+        // By name: the derived refund sums do not depend on where they sit in ORDER_COLUMNS.
+        refunded: fen_at(row, row.as_ref().column_index("refunded_fen")?)?,
+        refund_pending: fen_at(row, row.as_ref().column_index("refund_pending_fen")?)?,
     })
 }
 
