@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Draws PayDesk's icon (a white yen sign on WeChat green) without any imaging library.
 
-Writes assets/paydesk.png (256x256, for the .desktop entry and packages) and assets/icon-64.rgba (64x64 raw
-RGBA, embedded as the window icon). Run from the repository root: python3 packaging/make-icon.py
+Writes assets/paydesk.png (256x256, for the .desktop entry and packages), assets/icon-64.rgba (64x64 raw
+RGBA, embedded as the window icon) and assets/paydesk.ico (16-256 px, embedded in paydesk.exe by build.rs). Run from the repository root: python3 packaging/make-icon.py
 """
 import struct
 import zlib
@@ -50,6 +50,27 @@ def png(px):
             + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
+def dib(px):
+    """An icon image in the classic form: 32-bit BGRA bottom-up bitmap plus a 1-bit AND mask (all zero)."""
+    size = len(px)
+    header = struct.pack("<IiiHHIIiiII", 40, size, size * 2, 1, 32, 0, 0, 0, 0, 0, 0)
+    colour = b"".join(bytes((b, g, r, a)) for row in reversed(px) for (r, g, b, a) in row)
+    mask = b"\x00" * (((size + 31) // 32) * 4 * size)
+    return header + colour + mask
+
+
+def ico(images):
+    """A Windows .ico: small sizes as bitmaps (read everywhere), 256 px as PNG (as Windows itself does)."""
+    out = struct.pack("<HHH", 0, 1, len(images))
+    offset = 6 + 16 * len(images)
+    body = b""
+    for size, data in images:
+        out += struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(data), offset + len(body))
+        body += data
+    return out + body
+
+
 open("assets/paydesk.png", "wb").write(png(draw(256)))
 open("assets/icon-64.rgba", "wb").write(b"".join(bytes(p) for row in draw(64) for p in row))
-print("wrote assets/paydesk.png and assets/icon-64.rgba")
+open("assets/paydesk.ico", "wb").write(ico([(s, dib(draw(s))) for s in (16, 32, 48)] + [(256, png(draw(256)))]))
+print("wrote assets/paydesk.png, assets/icon-64.rgba and assets/paydesk.ico")

@@ -1,11 +1,19 @@
 //! The `paydesk` binary: the cashier window by default, or one of the commands in `paydesk --help`.
 
+// On Windows the window must not come with a console window; the commands attach to the caller's console.
+#![cfg_attr(windows, windows_subsystem = "windows")]
+
 use std::process::ExitCode;
 
 use clap::Parser;
 use paydesk::cli::{self, Cli, Command};
 
+#[cfg(windows)]
+mod win_console;
+
 fn main() -> ExitCode {
+    #[cfg(windows)]
+    win_console::attach_for_commands();
     let cli = Cli::parse();
     // The window and the commands that run the engine or the sandbox keep a log file; the others only read.
     let file_log = matches!(

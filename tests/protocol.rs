@@ -330,6 +330,7 @@ fn v8_v9_refund_req_info_decrypts() {
 }
 
 /// Beijing time does not depend on the machine's time zone: re-run a check in child processes under other TZs.
+/// (Windows ignores `TZ`, so there the children all run in the machine's own zone.)
 #[test]
 fn beijing_time_under_other_time_zones() {
     for tz in ["America/New_York", "UTC", "Asia/Shanghai", "Europe/Berlin"] {

@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::{Extension, Router};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use paydesk::sandbox::tls::pki::{
-    CA_CERT, CA_KEY, MERCHANT_CERT, MERCHANT_KEY, MERCHANT_P12, SERVER_CERT, SERVER_KEY,
+    CA_CERT, CA_KEY, MERCHANT_CERT, MERCHANT_KEY, MERCHANT_P12, SERVER_KEY,
 };
 use paydesk::sandbox::tls::{
     ClientCert, Provenance, SandboxPki, secapi_guard, serve_tls, server_config,
@@ -184,6 +184,7 @@ fn pki_is_issued_once_then_reused_and_follows_the_mch_id() {
 #[cfg(unix)]
 #[test]
 fn private_keys_are_0600() {
+    use paydesk::sandbox::tls::pki::SERVER_CERT;
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().unwrap();
     let pki_dir = dir.path().join("certs");

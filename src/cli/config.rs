@@ -21,8 +21,14 @@ pub fn run(action: ConfigAction) -> CmdResult {
                     format!("cannot write {}: {e}", path.display())
                 }
             })?;
+            // What keeps the key private: the file mode on Unix, the user profile's ACL on Windows.
+            let private = if cfg!(windows) {
+                "on Windows its folder's permissions protect it; %APPDATA% is private to your user"
+            } else {
+                "mode 0600"
+            };
             println!(
-                "wrote {} (mode 0600). Edit it, then run `paydesk config check`.",
+                "wrote {} ({private}). Edit it, then run `paydesk config check`.",
                 path.display()
             );
             Ok(ExitCode::SUCCESS)

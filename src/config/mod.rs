@@ -295,7 +295,12 @@ pub fn write_template(path: &Path, force: bool) -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
-    f.write_all(TEMPLATE.as_bytes())?;
+    // Windows users open it in Notepad and friends: give them Windows line ends (TOML reads both).
+    #[cfg(windows)]
+    let text = TEMPLATE.replace('\n', "\r\n");
+    #[cfg(not(windows))]
+    let text: &str = &TEMPLATE;
+    f.write_all(text.as_bytes())?;
     f.sync_all()
 }
 
@@ -394,6 +399,12 @@ sign_type = "MD5"
         assert!(write_template(&p, false).is_err());
         write_template(&p, true).unwrap();
         assert!(Config::load(&p).unwrap().is_sandbox());
+        let written = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(
+            written.contains("\r\n"),
+            cfg!(windows),
+            "CRLF on Windows only"
+        );
         assert!(
             Config::load(&dir.path().join("missing.toml"))
                 .unwrap()
