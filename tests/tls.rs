@@ -318,6 +318,12 @@ fn config_check_describes_the_configured_certificate() {
             ),
         )
         .unwrap();
+        // It holds a key: PayDesk refuses a file other users can read.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
             .args(["config", "check"])
             .env("PAYDESK_CONFIG", &config)
