@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Inner;
+use super::order::NotifyProgress;
+use super::store::Store;
 use crate::wxpay::envelope::is_success_reply;
 use crate::wxpay::sign::{self, Params};
 use crate::wxpay::xml;
@@ -68,10 +70,42 @@ async fn run(inner: Arc<Inner>, out_trade_no: String) {
     let Some((url, body)) = body(&inner, &out_trade_no) else {
         return;
     };
-    let first = inner
-        .store()
-        .get(&out_trade_no)
-        .map_or(max_slots(), |o| o.notify.slots);
+    deliver(inner, Topic::Payment, out_trade_no, url, body).await;
+}
+
+/// What a notification is about: its progress is kept with the order or with the refund.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Topic {
+    Payment,
+    Refund,
+}
+
+impl Topic {
+    fn name(self) -> &'static str {
+        match self {
+            Topic::Payment => "notification",
+            Topic::Refund => "refund notification",
+        }
+    }
+}
+
+fn progress<'a>(store: &'a mut Store, topic: Topic, key: &str) -> Option<&'a mut NotifyProgress> {
+    match topic {
+        Topic::Payment => store.get_mut(key).map(|o| &mut o.notify),
+        Topic::Refund => store.refunds.get_mut(key).map(|r| &mut r.notify),
+    }
+}
+
+/// POST `body` to `url` on the live schedule, from where a previous run stopped, until acknowledged; the
+/// `drop_notify`, `duplicate_notify` and `notify_delay` faults apply. Progress is saved after every slot.
+pub(super) async fn deliver(
+    inner: Arc<Inner>,
+    topic: Topic,
+    key: String,
+    url: String,
+    body: String,
+) {
+    let first = progress(&mut inner.store(), topic, &key).map_or(max_slots(), |n| n.slots);
     for slot in first..max_slots() {
         if slot > 0 {
             let wait = SCHEDULE[slot as usize - 1].mul_f64(inner.notify_time_scale);
@@ -87,7 +121,7 @@ async fn run(inner: Arc<Inner>, out_trade_no: String) {
         } else {
             1
         };
-        record(&inner, &out_trade_no, |n| {
+        record(&inner, topic, &key, |n| {
             n.slots = slot + 1;
             if dropped {
                 n.dropped += 1;
@@ -97,7 +131,7 @@ async fn run(inner: Arc<Inner>, out_trade_no: String) {
             }
         });
         if dropped {
-            tracing::debug!(%out_trade_no, slot, "sandbox fault: notification dropped");
+            tracing::debug!(key, slot, "sandbox fault: {} dropped", topic.name());
             continue;
         }
         let acked = if copies == 2 {
@@ -106,23 +140,23 @@ async fn run(inner: Arc<Inner>, out_trade_no: String) {
         } else {
             post(&inner, &url, &body).await
         };
-        tracing::info!(%out_trade_no, slot, acked, "sandbox: notification sent");
+        tracing::info!(key, slot, acked, "sandbox: {} sent", topic.name());
         if acked {
-            record(&inner, &out_trade_no, |n| n.acked = true);
+            record(&inner, topic, &key, |n| n.acked = true);
             return;
         }
     }
-    tracing::warn!(%out_trade_no, "sandbox: notification schedule exhausted without acknowledgement");
+    tracing::warn!(
+        key,
+        "sandbox: {} schedule exhausted without acknowledgement",
+        topic.name()
+    );
 }
 
-fn record(
-    inner: &Inner,
-    out_trade_no: &str,
-    change: impl FnOnce(&mut super::order::NotifyProgress),
-) {
+fn record(inner: &Inner, topic: Topic, key: &str, change: impl FnOnce(&mut NotifyProgress)) {
     let mut store = inner.store();
-    if let Some(order) = store.get_mut(out_trade_no) {
-        change(&mut order.notify);
+    if let Some(n) = progress(&mut store, topic, key) {
+        change(n);
         inner.save(&store);
     }
 }

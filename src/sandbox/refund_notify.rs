@@ -3,13 +3,13 @@
 //! `sign` (reference §7.3) — to the refund's `notify_url`, else the order's, on the live retry schedule
 //! ([`super::NOTIFY_SCHEDULE`], scaled like payment notifications) until acknowledged.
 //!
-//! The `drop_notify` and `notify_delay` faults apply as they do to payment notifications. Not here: the
+//! Delivery is the payment notifications' own ([`super::notify`]'s schedule and faults). Not here: the
 //! refund rules (`refund.rs`).
 
 use std::sync::Arc;
 
 use super::Inner;
-use super::notify::{SCHEDULE, max_slots, post};
+use super::notify::{Topic, deliver};
 use crate::wxpay::refund::encrypt_req_info;
 use crate::wxpay::sign::{self, Params};
 use crate::wxpay::{RefundStatus, xml};
@@ -78,52 +78,5 @@ async fn run(inner: Arc<Inner>, out_refund_no: String) {
     let Some((url, body)) = body(&inner, &out_refund_no) else {
         return;
     };
-    let first = inner
-        .store()
-        .refunds
-        .get(&out_refund_no)
-        .map_or(max_slots(), |r| r.notify.slots);
-    for slot in first..max_slots() {
-        if slot > 0 {
-            let wait = SCHEDULE[slot as usize - 1].mul_f64(inner.notify_time_scale);
-            tokio::time::sleep(wait).await;
-        }
-        let delay = inner.faults().notify_delay;
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        let dropped = inner.chance(|f| f.drop_notify);
-        record(&inner, &out_refund_no, |n| {
-            n.slots = slot + 1;
-            if dropped {
-                n.dropped += 1;
-            } else {
-                n.attempts += 1;
-                n.posts += 1;
-            }
-        });
-        if dropped {
-            tracing::debug!(%out_refund_no, slot, "sandbox fault: refund notification dropped");
-            continue;
-        }
-        let acked = post(&inner, &url, &body).await;
-        tracing::info!(%out_refund_no, slot, acked, "sandbox: refund notification sent");
-        if acked {
-            record(&inner, &out_refund_no, |n| n.acked = true);
-            return;
-        }
-    }
-    tracing::warn!(%out_refund_no, "sandbox: refund notification schedule exhausted without acknowledgement");
-}
-
-fn record(
-    inner: &Inner,
-    out_refund_no: &str,
-    change: impl FnOnce(&mut super::order::NotifyProgress),
-) {
-    let mut store = inner.store();
-    if let Some(r) = store.refunds.get_mut(out_refund_no) {
-        change(&mut r.notify);
-        inner.save(&store);
-    }
+    deliver(inner, Topic::Refund, out_refund_no, url, body).await;
 }
