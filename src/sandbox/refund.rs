@@ -62,21 +62,7 @@ impl RefundEntry {
 
     /// The fields of the decrypted refund notification (`<root>`, reference §7.3).
     pub fn notification_fields(&self, transaction_id: &str) -> Params {
-        let mut p = Params::new();
-        p.insert("transaction_id".into(), transaction_id.into());
-        p.insert("out_trade_no".into(), self.out_trade_no.clone());
-        p.insert("refund_id".into(), self.refund_id.clone());
-        p.insert("out_refund_no".into(), self.out_refund_no.clone());
-        p.insert("total_fee".into(), self.total_fee.get().to_string());
-        p.insert(
-            "settlement_total_fee".into(),
-            self.total_fee.get().to_string(),
-        );
-        p.insert("refund_fee".into(), self.refund_fee.get().to_string());
-        p.insert(
-            "settlement_refund_fee".into(),
-            self.refund_fee.get().to_string(),
-        );
+        let mut p = self.id_and_amount_fields(transaction_id);
         p.insert("refund_status".into(), self.status.as_str().into());
         if self.status == RefundStatus::Success
             && let Some(t) = self.settled_at
@@ -89,6 +75,26 @@ impl RefundEntry {
             "REFUND_SOURCE_UNSETTLED_FUNDS".into(),
         );
         p.insert("refund_request_source".into(), "API".into());
+        p
+    }
+
+    /// The numbers and amounts every answer and notification about this refund carries.
+    fn id_and_amount_fields(&self, transaction_id: &str) -> Params {
+        let mut p = Params::new();
+        p.insert("transaction_id".into(), transaction_id.into());
+        p.insert("out_trade_no".into(), self.out_trade_no.clone());
+        p.insert("out_refund_no".into(), self.out_refund_no.clone());
+        p.insert("refund_id".into(), self.refund_id.clone());
+        p.insert("total_fee".into(), self.total_fee.get().to_string());
+        p.insert(
+            "settlement_total_fee".into(),
+            self.total_fee.get().to_string(),
+        );
+        p.insert("refund_fee".into(), self.refund_fee.get().to_string());
+        p.insert(
+            "settlement_refund_fee".into(),
+            self.refund_fee.get().to_string(),
+        );
         p
     }
 
@@ -372,18 +378,7 @@ impl Store {
 
 /// The answer fields of an accepted refund (the first time and when it is sent again).
 fn apply_answer(r: &RefundEntry, transaction_id: &str) -> Params {
-    let mut p = Params::new();
-    p.insert("transaction_id".into(), transaction_id.into());
-    p.insert("out_trade_no".into(), r.out_trade_no.clone());
-    p.insert("out_refund_no".into(), r.out_refund_no.clone());
-    p.insert("refund_id".into(), r.refund_id.clone());
-    p.insert("refund_fee".into(), r.refund_fee.get().to_string());
-    p.insert(
-        "settlement_refund_fee".into(),
-        r.refund_fee.get().to_string(),
-    );
-    p.insert("total_fee".into(), r.total_fee.get().to_string());
-    p.insert("settlement_total_fee".into(), r.total_fee.get().to_string());
+    let mut p = r.id_and_amount_fields(transaction_id);
     p.insert("fee_type".into(), "CNY".into());
     p.insert("cash_fee".into(), r.total_fee.get().to_string());
     p.insert("cash_refund_fee".into(), r.refund_fee.get().to_string());
