@@ -8,6 +8,10 @@
 //! Stopping drains: connections already waiting to be accepted are accepted and every request already
 //! received is answered before the listener closes (bounded by the engine, [`DRAIN_LIMIT`]), so WeChat's
 //! duplicate arriving together with the genuine notification at shutdown is answered, not dropped.
+//!
+//! Refund notifications arrive at the same URL (WeChat sends them to the refund's `notify_url`, which is
+//! this one): they carry `req_info` and go to `super::refund` (decrypted, checked against the stored
+//! refund, applied through the refund state machine).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -258,6 +262,12 @@ async fn handle(
 
 /// Process one notification body; returns the exact reply body.
 pub(super) async fn process(inner: &Arc<Inner>, body: &[u8]) -> String {
+    // Refund notifications come to the same URL; they carry an encrypted `req_info` and no `sign`.
+    if let Ok(fields) = xml::decode(body)
+        && fields.contains_key("req_info")
+    {
+        return super::refund::process_notification(inner, body).await;
+    }
     let merchant = inner.client.merchant();
     let n = match Notification::parse(body, merchant) {
         Ok(n) => n,

@@ -1,6 +1,7 @@
 //! The payment engine: carries each order from Charge to a final state, in the background on tokio.
 //!
-//! The UI and the command line only ask it to do things ([`Engine::charge`], [`Engine::cancel`]), show what
+//! The UI and the command line only ask it to do things ([`Engine::charge`], [`Engine::cancel`],
+//! [`Engine::refund`]), show what
 //! it reports ([`Engine::subscribe`], [`Engine::set_waker`]) and read orders as views ([`views`]). Every step
 //! is written to the ledger before and after it happens; the order state machine in
 //! [`crate::ledger::state`] decides every status change.
@@ -13,7 +14,8 @@
 //!
 //! Files: this one holds the handle and its running state; [`settings`] what it is started with, [`error`],
 //! `charge` (cart checks, order body and number, unifiedorder), `policy` (the watcher's decisions),
-//! `lifecycle` (the watcher, carrying them out), [`listener`],
+//! `lifecycle` (the watcher, carrying them out), `refund` (refunding a paid order, refund notifications),
+//! `refund_policy` and `refund_watch` (the refund watcher's decisions and their execution), [`listener`],
 //! [`views`] (what the window reads), [`types`].
 //!
 //! It depends on [`crate::wxpay`] and [`crate::ledger`] (and the leaf modules) only. Not here: reading the
@@ -25,6 +27,9 @@ pub mod error;
 mod lifecycle;
 pub mod listener;
 mod policy;
+mod refund;
+mod refund_policy;
+mod refund_watch;
 pub mod settings;
 pub mod types;
 pub mod views;
@@ -45,8 +50,8 @@ use crate::wxpay::{ClientConfig, WxClient};
 pub use error::EngineError;
 pub use settings::{EngineSettings, Gateway, GatewayTls, NotifySettings, NotifyUrl, Timing};
 pub use types::{
-    Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderStatus,
-    OrderSummary, OrderView,
+    Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderRefunds,
+    OrderStatus, OrderSummary, OrderView, RefundState, RefundView,
 };
 
 /// A handle on the running engine; cheap to clone.
@@ -67,6 +72,10 @@ struct Inner {
     watchers: Mutex<HashMap<String, Arc<Notify>>>,
     /// The latest problem per order, shown with it until things recover.
     notices: Mutex<HashMap<String, String>>,
+    /// One entry per refund being watched: pokes its watcher.
+    refund_watchers: Mutex<HashMap<String, Arc<Notify>>>,
+    /// The latest problem per refund (retrying, one minute between refunds, balance too low).
+    refund_notices: Mutex<HashMap<String, String>>,
     notify_url: String,
     listener_addr: Option<SocketAddr>,
     /// Tells the notification listener to drain and stop.
@@ -136,6 +145,8 @@ impl Engine {
             wakers: Mutex::new(Vec::new()),
             watchers: Mutex::new(HashMap::new()),
             notices: Mutex::new(HashMap::new()),
+            refund_watchers: Mutex::new(HashMap::new()),
+            refund_notices: Mutex::new(HashMap::new()),
             notify_url,
             listener_addr,
             listener_stop: tokio::sync::watch::channel(false).0,
@@ -234,12 +245,12 @@ impl Engine {
         self.inner.watchers.lock().expect("watchers lock").len()
     }
 
-    /// Wait until no order is being watched (every order reached a final state), or `timeout` passes.
-    /// Returns whether all are done.
+    /// Wait until no order and no refund is being watched (every one reached a final state), or `timeout`
+    /// passes. Returns whether all are done.
     pub async fn settle(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.watching() == 0 {
+            if self.watching() == 0 && self.watching_refunds() == 0 {
                 return true;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -278,6 +289,11 @@ impl Engine {
             let _ = t.await;
         }
         self.inner.watchers.lock().expect("watchers lock").clear();
+        self.inner
+            .refund_watchers
+            .lock()
+            .expect("watchers lock")
+            .clear();
     }
 
     /// Drive every unfinished order to a final state: each is queried; what is not paid is closed.
@@ -310,6 +326,24 @@ impl Engine {
         }
         for order in given_up {
             self.inner.clone().watch(order.out_trade_no, true);
+        }
+        // Refunds in flight: asked about, and sent again with their own numbers if the gateway never got them.
+        let refunds = self.inner.db(|l| l.unfinished_refunds()).await?;
+        if !refunds.is_empty() {
+            tracing::info!(count = refunds.len(), "reconciling refunds in flight");
+        }
+        for r in refunds {
+            self.inner
+                .log(
+                    &r.out_trade_no,
+                    "startup",
+                    &format!(
+                        "refund {} found {} at start-up; querying",
+                        r.out_refund_no, r.status
+                    ),
+                )
+                .await;
+            self.inner.clone().watch_refund(r.out_refund_no, true, None);
         }
         Ok(())
     }

@@ -33,6 +33,13 @@ pub struct Timing {
     pub recheck_after: [Duration; 4],
     /// At every start, orders given up whose `time_expire` is less than this ago are queried again.
     pub recheck_horizon: Duration,
+    /// The first refundquery of an accepted refund; each PROCESSING answer doubles the wait, up to
+    /// `refund_max_poll` (a refund to a bank card can take days).
+    pub refund_poll_interval: Duration,
+    pub refund_max_poll: Duration,
+    /// After FREQUENCY_LIMITED (one minute between refunds of one order) or NOTENOUGH: the same refund is
+    /// sent again this much later.
+    pub refund_retry_later: Duration,
 }
 
 impl Timing {
@@ -51,6 +58,9 @@ impl Timing {
                 Duration::from_secs(60 * 60),
             ],
             recheck_horizon: Duration::from_secs(24 * 60 * 60),
+            refund_poll_interval: Duration::from_secs(5),
+            refund_max_poll: Duration::from_secs(30 * 60),
+            refund_retry_later: Duration::from_secs(61),
         }
     }
 
@@ -69,6 +79,9 @@ impl Timing {
                 Duration::from_millis(240),
             ],
             recheck_horizon: Duration::from_secs(24 * 60 * 60),
+            refund_poll_interval: Duration::from_millis(20),
+            refund_max_poll: Duration::from_millis(200),
+            refund_retry_later: Duration::from_millis(100),
         }
     }
 }

@@ -9,6 +9,9 @@ use crate::money::Fen;
 /// the engine's views so its users need not reach into the ledger.
 pub use crate::ledger::OrderStatus;
 
+/// Where a refund stands, with its words: the ledger's refund state machine type.
+pub use crate::ledger::RefundState;
+
 /// One line of a sale as the cashier rang it up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CartLine {
@@ -62,8 +65,49 @@ pub struct OrderView {
 pub enum EngineEvent {
     /// An order changed (status, code_url, notice).
     Order(OrderView),
+    /// A refund changed (state, notice): its live status.
+    Refund(RefundView),
     /// A problem not tied to one order's status (e.g. the notify listener could not start).
     Error { message: String },
+}
+
+/// A refund as the window and the command line show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundView {
+    pub out_refund_no: String,
+    pub out_trade_no: String,
+    pub amount: Fen,
+    pub reason: String,
+    /// Who approved it (named on every event of the refund).
+    pub approved_by: String,
+    pub status: RefundState,
+    /// WeChat Pay's number for it, once accepted.
+    pub refund_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub success_at: Option<DateTime<Utc>>,
+    /// Where the money went back (e.g. `支付用户零钱`).
+    pub recv_account: Option<String>,
+    /// The gateway reported something that contradicts the ledger: the manager must look.
+    pub flagged: bool,
+    /// The latest problem worth showing (retrying, one minute between refunds, balance too low), cleared
+    /// when things recover.
+    pub notice: Option<String>,
+}
+
+/// An order's refunds and what is left to refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRefunds {
+    pub out_trade_no: String,
+    pub status: OrderStatus,
+    pub total: Fen,
+    /// Refunds that succeeded (money back with the customer).
+    pub refunded: Fen,
+    /// Refunds under way (and CHANGE ones, which hold their amount).
+    pub pending: Fen,
+    /// What can still be refunded: the default amount of a new refund.
+    pub refundable: Fen,
+    /// Oldest first.
+    pub refunds: Vec<RefundView>,
 }
 
 /// What the simulated customer does (sandbox only).

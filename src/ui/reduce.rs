@@ -257,6 +257,9 @@ impl Reducer<'_> {
                 sale.charge_error = Some(e);
             }
             Msg::Event(EngineEvent::Order(view)) => self.on_order_event(view),
+            // Refund progress: the order's own event (its refunded total) follows each one; the History
+            // refund panel will show these.
+            Msg::Event(EngineEvent::Refund(_)) => {}
             Msg::Event(EngineEvent::Error { message }) => {
                 self.ui.errors.push(message);
                 if self.ui.errors.len() > 3 {
