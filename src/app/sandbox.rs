@@ -6,10 +6,11 @@
 //! The embedded sandbox also serves HTTPS with its own PKI (certificates in `<data>/sandbox-certs/`), and
 //! the engine talks to that port, presenting the sandbox's merchant certificate and trusting the sandbox CA
 //! ([`SandboxPlace::gateway_tls`]), so refunds go through the same client-certificate code as live. A
-//! `paydesk sandbox` found running elsewhere is used over plain HTTP: payments work, refunds are refused
-//! (no certificate).
+//! `paydesk sandbox` found running elsewhere announces its HTTPS port and certificate directory on its
+//! customer page (when started with `--tls-listen`); PayDesk then talks to that port the same way. One
+//! without HTTPS is used over plain HTTP: payments work, refunds are refused (no certificate).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::AppError;
@@ -35,6 +36,13 @@ pub enum SandboxPlace {
     Embedded(Sandbox),
     /// Somewhere else (a `paydesk sandbox` in another terminal, a test's sandbox): its base URL.
     Running(String),
+    /// A `paydesk sandbox` running elsewhere that also serves HTTPS: its base URL, its HTTPS base URL and
+    /// the directory of its certificates (its CA, the merchant certificate).
+    RunningTls {
+        url: String,
+        tls_url: String,
+        certs: PathBuf,
+    },
 }
 
 impl SandboxPlace {
@@ -42,7 +50,7 @@ impl SandboxPlace {
     pub fn url(&self) -> String {
         match self {
             SandboxPlace::Embedded(s) => s.base_url(),
-            SandboxPlace::Running(url) => url.clone(),
+            SandboxPlace::Running(url) | SandboxPlace::RunningTls { url, .. } => url.clone(),
         }
     }
 
@@ -51,21 +59,26 @@ impl SandboxPlace {
         match self {
             SandboxPlace::Embedded(s) => s.tls_url().unwrap_or_else(|| s.base_url()),
             SandboxPlace::Running(url) => url.clone(),
+            SandboxPlace::RunningTls { tls_url, .. } => tls_url.clone(),
         }
     }
 
     /// The merchant certificate and the CA to trust for the sandbox's HTTPS port (embedded only). A PKI
     /// that cannot be read leaves refunds refused, with the reason in the log.
     pub fn gateway_tls(&self) -> GatewayTls {
-        let SandboxPlace::Embedded(s) = self else {
-            return GatewayTls::default();
+        let loaded = match self {
+            SandboxPlace::Embedded(s) => {
+                let Some(pki) = s.pki() else {
+                    return GatewayTls::default();
+                };
+                MerchantIdentity::load(&pki.merchant_p12(), pki.mch_id())
+                    .map_err(|e| e.to_string())
+                    .and_then(|id| pki.ca_der().map(|ca| (id, ca)).map_err(|e| e.to_string()))
+            }
+            // Read only: the running sandbox owns its PKI (a client never issues into it).
+            SandboxPlace::RunningTls { certs, .. } => running_identity(certs),
+            SandboxPlace::Running(_) => return GatewayTls::default(),
         };
-        let Some(pki) = s.pki() else {
-            return GatewayTls::default();
-        };
-        let loaded = MerchantIdentity::load(&pki.merchant_p12(), pki.mch_id())
-            .map_err(|e| e.to_string())
-            .and_then(|id| pki.ca_der().map(|ca| (id, ca)).map_err(|e| e.to_string()));
         match loaded {
             Ok((identity, ca)) => GatewayTls {
                 identity: Some(identity),
@@ -90,26 +103,53 @@ impl SandboxPlace {
         };
         match self {
             SandboxPlace::Embedded(s) => s.customer(out_trade_no, act).await,
-            SandboxPlace::Running(url) => crate::sandbox::remote_customer(url, out_trade_no, act)
-                .await
-                .map(|_| ()),
+            SandboxPlace::Running(url) | SandboxPlace::RunningTls { url, .. } => {
+                crate::sandbox::remote_customer(url, out_trade_no, act)
+                    .await
+                    .map(|_| ())
+            }
         }
         .map_err(|e| AppError::Sandbox(e.to_string()))
     }
 }
 
-/// Whether a sandbox answers at `url` (a `paydesk sandbox` started in another terminal).
-async fn sandbox_answers(url: &str) -> bool {
-    let Ok(client) = reqwest::Client::builder()
+/// The merchant certificate and CA of a running sandbox's certificate directory.
+fn running_identity(
+    certs: &Path,
+) -> Result<(MerchantIdentity, rustls_pki_types::CertificateDer<'static>), String> {
+    use crate::sandbox::tls::pki;
+    use rustls_pki_types::pem::PemObject;
+    let source = crate::wxpay::cert::CertSource::Pkcs12(certs.join(pki::MERCHANT_P12));
+    let identity = MerchantIdentity::load(&source, crate::sandbox_defaults::MCH_ID)
+        .map_err(|e| e.to_string())?;
+    let ca = rustls_pki_types::CertificateDer::from_pem_file(certs.join(pki::CA_CERT))
+        .map_err(|e| format!("{}: {e}", certs.join(pki::CA_CERT).display()))?;
+    Ok((identity, ca))
+}
+
+/// Whether a sandbox answers at `url` (a `paydesk sandbox` started in another terminal), and where its
+/// HTTPS port and certificates are when it announces them.
+async fn sandbox_answers(url: &str) -> Option<Option<(String, PathBuf)>> {
+    use crate::sandbox::{TLS_CERTS_HEADER, TLS_URL_HEADER};
+    let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
-    else {
-        return false;
-    };
-    match client.get(format!("{url}/")).send().await {
-        Ok(r) => r.status().is_success(),
-        Err(_) => false,
+        .ok()?;
+    let r = client.get(format!("{url}/")).send().await.ok()?;
+    if !r.status().is_success() {
+        return None;
     }
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    Some(
+        header(TLS_URL_HEADER)
+            .filter(|u| u.starts_with("https://"))
+            .zip(header(TLS_CERTS_HEADER).map(PathBuf::from)),
+    )
 }
 
 /// Start the embedded sandbox at the configured address; if a `paydesk sandbox` already serves there, use it;
@@ -135,9 +175,20 @@ pub async fn find_or_start(
         Ok(s) => Ok(SandboxPlace::Embedded(s)),
         Err(e) => {
             let url = format!("http://{addr}");
-            if sandbox_answers(&url).await {
-                tracing::info!(%url, "using the sandbox already running there");
-                return Ok(SandboxPlace::Running(url));
+            match sandbox_answers(&url).await {
+                Some(Some((tls_url, certs))) => {
+                    tracing::info!(%url, %tls_url, "using the sandbox already running there (HTTPS for refunds)");
+                    return Ok(SandboxPlace::RunningTls {
+                        url,
+                        tls_url,
+                        certs,
+                    });
+                }
+                Some(None) => {
+                    tracing::info!(%url, "using the sandbox already running there (no HTTPS: refunds are refused)");
+                    return Ok(SandboxPlace::Running(url));
+                }
+                None => {}
             }
             tracing::warn!(%addr, error = %e, "sandbox address busy; using a free port");
             Sandbox::start(sandbox_config, "127.0.0.1:0".parse().expect("valid"))

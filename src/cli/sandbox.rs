@@ -55,6 +55,7 @@ async fn serve(args: SandboxArgs) -> CmdResult {
             Duration::from_secs(5 * 60)
         },
         persist: args.state.clone(),
+        refund_min_interval: Duration::from_secs(args.refund_interval),
         tls: args.tls_listen.map(|listen| TlsSettings {
             listen,
             certs: args
@@ -81,6 +82,10 @@ async fn serve(args: SandboxArgs) -> CmdResult {
         } else {
             "refused within 5 minutes of creation, as live"
         }
+    );
+    println!(
+        "  refunds:        at most 50 per order, {} s apart (FREQUENCY_LIMITED otherwise)",
+        args.refund_interval
     );
     if let Some(state) = &args.state {
         println!("  state file:     {}", state.display());

@@ -60,6 +60,7 @@ use crate::wxpay::{ApiKey, Merchant, Sealer, SignType, Signer, TradeState};
 pub use config::{Faults, RefundOutcome, SandboxConfig, TlsSettings};
 pub use customer::{CustomerAction, SandboxError, remote_customer};
 pub use notify::SCHEDULE as NOTIFY_SCHEDULE;
+pub use page::{TLS_CERTS_HEADER, TLS_URL_HEADER};
 pub use refund::RefundEntry as SandboxRefund;
 
 /// An order as the gateway sees it, at the time of the snapshot.
@@ -112,6 +113,8 @@ pub(crate) struct Inner {
     store: Mutex<store::Store>,
     tasks: Mutex<Vec<AbortHandle>>,
     http: reqwest::Client,
+    /// The HTTPS port's base URL and certificate directory, once it serves one (announced on the page).
+    tls_info: std::sync::OnceLock<(String, PathBuf)>,
 }
 
 impl Inner {
@@ -246,6 +249,9 @@ async fn start_tls(
     let addr = listener.local_addr()?;
     let task = tokio::spawn(tls::serve_tls(listener, server_config, app));
     tracing::info!(%addr, certs = %pki.dir().display(), "sandbox HTTPS port started");
+    let _ = inner
+        .tls_info
+        .set((format!("https://{addr}"), pki.dir().to_path_buf()));
     Ok(TlsPort {
         addr,
         pki,
@@ -292,6 +298,7 @@ impl Sandbox {
             store: Mutex::new(store),
             tasks: Mutex::new(Vec::new()),
             http,
+            tls_info: std::sync::OnceLock::new(),
         });
         let switch = listener::Switch::bind(listen).await?;
         if config.faults.refuse_connections {

@@ -25,6 +25,11 @@ use crate::clock::beijing;
 pub const CUSTOMER_PATH: &str = "/sandbox/customer";
 /// On a 409 answer: the order's trade_state.
 pub const STATE_HEADER: &str = "x-sandbox-trade-state";
+/// On the customer page, when the sandbox also serves HTTPS: that port's base URL.
+pub const TLS_URL_HEADER: &str = "x-sandbox-tls-url";
+/// On the customer page, when the sandbox also serves HTTPS: the directory of its certificates (its CA and
+/// the merchant certificate a PayDesk on this machine presents for refunds).
+pub const TLS_CERTS_HEADER: &str = "x-sandbox-tls-certs";
 
 pub(crate) fn router(inner: Arc<Inner>) -> Router {
     Router::new()
@@ -208,7 +213,22 @@ async fn page(
         "<p>命令行 / From a terminal: <code>curl -d order=OUT_TRADE_NO -d action=pay {}</code></p></body></html>",
         escape(&format!("http://HOST{CUSTOMER_PATH}"))
     );
-    ([(header::CACHE_CONTROL, "no-store")], Html(h)).into_response()
+    let mut response = ([(header::CACHE_CONTROL, "no-store")], Html(h)).into_response();
+    // How a PayDesk that finds this sandbox running reaches its HTTPS port (refunds) and which CA and
+    // merchant certificate to use there.
+    if let Some((url, certs)) = inner.tls_info.get() {
+        let headers = response.headers_mut();
+        if let Ok(v) = header::HeaderValue::from_str(url) {
+            headers.insert(TLS_URL_HEADER, v);
+        }
+        if let Some(v) = certs
+            .to_str()
+            .and_then(|c| header::HeaderValue::from_str(c).ok())
+        {
+            headers.insert(TLS_CERTS_HEADER, v);
+        }
+    }
+    response
 }
 
 /// Escape text for HTML element content and attribute values.
