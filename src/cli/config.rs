@@ -1,5 +1,5 @@
-//! `paydesk config init|check`. `check` also opens the merchant API certificate, if one is configured, and
-//! says whose it is and when it expires.
+//! `paydesk config init|check|set-manager-pin`. `check` also opens the merchant API certificate, if one is
+//! configured, and says whose it is and when it expires. `set-manager-pin` stores the PIN's salted hash.
 
 use std::process::ExitCode;
 
@@ -47,7 +47,30 @@ pub fn run(action: ConfigAction) -> CmdResult {
             print!("{}", config.summary());
             Ok(check_certificate(&config))
         }
+        ConfigAction::SetManagerPin => set_manager_pin(&path),
     }
+}
+
+/// Ask for the PIN (twice, unless it comes from the environment), hash it and store the hash.
+fn set_manager_pin(path: &std::path::Path) -> CmdResult {
+    use crate::app::manager_pin;
+    let from_env = std::env::var_os(super::refund::PIN_ENV).is_some_and(|v| !v.is_empty());
+    let pin = super::refund::read_pin("new manager PIN (4-12 digits): ")?;
+    if !manager_pin::valid_pin(&pin) {
+        return Err(manager_pin::PinError::Invalid.into());
+    }
+    if !from_env && super::refund::read_pin("the same PIN again: ")? != pin {
+        return Err("the two PINs differ; nothing was changed".into());
+    }
+    let hash = manager_pin::hash_pin(&pin)?;
+    crate::config::set_manager_pin_hash(path, &hash)
+        .map_err(|e| format!("{}: {e}; nothing was changed", path.display()))?;
+    println!(
+        "manager PIN set: its salted Argon2id hash is in [manager] pin_hash of {} (the PIN itself is not \
+         stored). Refunds now need it.",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The merchant certificate part of `config check`: exit code 1 when it is configured but unusable.

@@ -33,6 +33,7 @@ pub(super) fn from_raw(raw: Raw, text: &str) -> Result<Config, ConfigError> {
         &mut counter_problems,
     );
     let printer = counter::check_printer(raw.printer, &mut counter_problems);
+    let manager_pin_hash = check_manager(raw.manager.unwrap_or_default(), &mut check);
     for (section, key, message) in counter_problems {
         check.bad(section, key, message);
     }
@@ -52,7 +53,25 @@ pub(super) fn from_raw(raw: Raw, text: &str) -> Result<Config, ConfigError> {
         window_start,
         customer_display,
         printer,
+        manager_pin_hash,
     })
+}
+
+/// `[manager]`: the PIN's hash, as `paydesk config set-manager-pin` writes it (verified when a refund is
+/// approved; here only its form).
+fn check_manager(manager: RawManager, check: &mut Checker) -> Option<String> {
+    let hash = manager.pin_hash?;
+    if !hash.starts_with("$argon2id$") || hash.len() > 512 {
+        check.bad(
+            "manager",
+            "pin_hash",
+            "expected an Argon2id hash (\"$argon2id$…\") written by `paydesk config set-manager-pin`; never \
+             the PIN itself"
+                .into(),
+        );
+        return None;
+    }
+    Some(hash)
 }
 
 fn valid_base_url(s: &str) -> bool {
@@ -462,6 +481,13 @@ pub(super) struct Raw {
     window: Option<counter::RawWindow>,
     customer_display: Option<counter::RawCustomerDisplay>,
     printer: Option<crate::printer::PrinterSection>,
+    manager: Option<RawManager>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManager {
+    pin_hash: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -40,6 +40,9 @@ pub struct Config {
     pub customer_display: Option<CustomerDisplay>,
     /// `[printer]`: `None` when no printer is configured.
     pub printer: Option<crate::printer::PrinterConfig>,
+    /// `[manager] pin_hash`: the manager PIN's Argon2id hash (PHC string), written by
+    /// `paydesk config set-manager-pin`; `None`: live refunds are refused, the sandbox's PIN is 0000.
+    pub manager_pin_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +173,15 @@ impl Config {
             self.payment_window.as_secs() / 60
         ));
         s.push_str(&counter::summary(self));
+        s.push_str(match (&self.manager_pin_hash, self.is_sandbox()) {
+            (Some(_), _) => "manager PIN: set (refunds need it)\n",
+            (None, true) => {
+                "manager PIN: not set — in sandbox mode it is 0000 (set one with `paydesk config set-manager-pin`)\n"
+            }
+            (None, false) => {
+                "manager PIN: not set — refunds are refused until `paydesk config set-manager-pin`\n"
+            }
+        });
         s
     }
 }
@@ -269,6 +281,11 @@ day_start_hour = 0        # business day starts at this hour (e.g. 4 for shops o
 
 [sandbox]
 listen = "127.0.0.1:7878"  # where the sandbox gateway and its customer page run
+
+# Refunds need the manager's PIN. `paydesk config set-manager-pin` writes its salted hash here (never the
+# PIN). Without one, live refunds are refused; in sandbox mode the PIN is 0000.
+# [manager]
+# pin_hash = "$argon2id$v=19$…"
 "#;
 
 /// Write the template to `path` with mode 0600 (owner only). Refuses to overwrite unless `force`.
@@ -302,6 +319,48 @@ pub fn write_template(path: &Path, force: bool) -> std::io::Result<()> {
     let text: &str = &TEMPLATE;
     f.write_all(text.as_bytes())?;
     f.sync_all()
+}
+
+/// Store the manager PIN's hash (a PHC string) as `[manager] pin_hash` in the configuration file at `path`,
+/// keeping everything else in it as it was (comments, order, other sections); a missing file starts from
+/// the template. The result is checked like any configuration before it replaces the file, atomically and
+/// owner-only (mode 0600), so a failure leaves the old file untouched.
+pub fn set_manager_pin_hash(path: &Path, phc: &str) -> Result<(), String> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => {
+            String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::clone(&TEMPLATE),
+        Err(e) => return Err(format!("cannot read it: {e}")),
+    };
+    Config::parse(&text).map_err(|e| format!("fix the file first ({e})"))?;
+    let mut doc = text
+        .parse::<toml_edit::DocumentMut>()
+        .map_err(|e| e.to_string())?;
+    if !doc.contains_table("manager") {
+        let mut table = toml_edit::Table::new();
+        table.decor_mut().set_prefix("\n# The manager PIN's salted hash (`paydesk config set-manager-pin`); never the PIN.\n");
+        doc.insert("manager", toml_edit::Item::Table(table));
+    }
+    doc["manager"]["pin_hash"] = toml_edit::value(phc);
+    let new = doc.to_string();
+    let checked = Config::parse(&new).map_err(|e| e.to_string())?;
+    if checked.manager_pin_hash.as_deref() != Some(phc) {
+        return Err("the hash did not land in [manager]".into());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    crate::fsutil::write_atomically(path, |tmp| {
+        std::fs::write(tmp, new.as_bytes())?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o600))?;
+        }
+        std::fs::File::open(tmp)?.sync_all()
+    })
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -469,5 +528,57 @@ sign_type = "MD5"
         std::fs::write(&p, "[store]\nname = \"a\"\n").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(Config::load(&p).unwrap().is_sandbox());
+    }
+
+    const HASH: &str = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA";
+
+    #[test]
+    fn the_manager_pin_hash_is_written_into_the_file_keeping_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("paydesk.toml");
+        std::fs::write(
+            &p,
+            "# my shop\n[store]\nname = \"小张\" # the sign\nstation = \"POS2\"\n",
+        )
+        .unwrap();
+        set_manager_pin_hash(&p, HASH).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            text.starts_with("# my shop\n[store]\nname = \"小张\" # the sign\n"),
+            "{text}"
+        );
+        let c = Config::load(&p).unwrap();
+        assert_eq!(c.manager_pin_hash.as_deref(), Some(HASH));
+        assert_eq!(c.store.station, "POS2");
+        assert!(c.summary().contains("manager PIN: set"));
+        // Set again: replaced, not duplicated.
+        let other = HASH.replace("aGFzaGhh", "b3RoZXJo");
+        set_manager_pin_hash(&p, &other).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.matches("pin_hash").count(), 1, "{text}");
+        assert_eq!(Config::load(&p).unwrap().manager_pin_hash, Some(other));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // A missing file starts from the template; an invalid one is left alone.
+        let fresh = dir.path().join("new/paydesk.toml");
+        set_manager_pin_hash(&fresh, HASH).unwrap();
+        assert!(Config::load(&fresh).unwrap().is_sandbox());
+        std::fs::write(&p, "[store]\nstation = \"no spaces allowed\"\n").unwrap();
+        assert!(set_manager_pin_hash(&p, HASH).is_err());
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "[store]\nstation = \"no spaces allowed\"\n"
+        );
+    }
+
+    #[test]
+    fn a_pin_hash_that_is_not_argon2id_is_refused() {
+        let e = Config::parse("[manager]\npin_hash = \"1234\"\n").unwrap_err();
+        assert!(e.to_string().contains("manager.pin_hash"), "{e}");
+        assert!(Config::sandbox_default().summary().contains("0000"));
     }
 }
