@@ -8,7 +8,8 @@ use tokio::sync::broadcast;
 
 use super::AppHandle;
 use super::window::{
-    Backend, BoxFuture, CounterInfo, OrderDetail, OrderSummary, PrintJob, Printed, StationInfo,
+    Backend, BoxFuture, CounterInfo, OrderDetail, OrderRefunds, OrderSummary, PrintJob, Printed,
+    RefundInfo, RefundRequest, RefundView, StationInfo,
 };
 use crate::config::Language;
 use crate::engine::{Cart, CustomerAction, EngineError, EngineEvent, OrderView};
@@ -108,5 +109,27 @@ impl Backend for AppHandle {
 
     fn print(&self, job: PrintJob) -> BoxFuture<'_, Result<Printed, String>> {
         Box::pin(self.print_job(job))
+    }
+
+    fn refund_info(&self) -> RefundInfo {
+        AppHandle::refund_info(self)
+    }
+
+    fn refund(&self, req: RefundRequest) -> BoxFuture<'_, Result<RefundView, String>> {
+        Box::pin(async move {
+            AppHandle::refund(self, req).await.map_err(|e| match e {
+                super::AppError::Engine(e) => view_error(e),
+                e => e.to_string(),
+            })
+        })
+    }
+
+    fn refunds_of(&self, out_trade_no: String) -> BoxFuture<'_, Result<OrderRefunds, String>> {
+        Box::pin(async move {
+            self.engine()
+                .refunds_of(&out_trade_no)
+                .await
+                .map_err(view_error)
+        })
     }
 }

@@ -13,7 +13,9 @@
 
 pub mod backend;
 pub mod lock;
+pub mod manager_pin;
 mod printing;
+mod refunds;
 pub mod sandbox;
 pub mod window;
 
@@ -30,6 +32,7 @@ use crate::engine::{
 use crate::sandbox::Sandbox;
 use crate::wxpay::{Merchant, RetryPolicy};
 
+pub use refunds::{RefundInfo, RefundRequest, approved_by_for, check_pin};
 pub use sandbox::{SandboxPlace, sandbox_merchant};
 
 /// Where notifications go when no public URL is configured: a reserved name that never resolves (RFC 2606),
@@ -49,6 +52,8 @@ pub enum AppError {
     Sandbox(String),
     #[error(transparent)]
     Lock(#[from] lock::LockError),
+    #[error(transparent)]
+    Pin(#[from] manager_pin::PinError),
 }
 
 /// Start the log (stderr, and with `file_log` a daily file in the data directory). Keep the guard alive

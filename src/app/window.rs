@@ -13,11 +13,13 @@ use std::pin::Pin;
 use chrono::NaiveDate;
 use tokio::sync::broadcast;
 
+pub use crate::app::refunds::{RefundInfo, RefundRequest};
 pub use crate::config::WindowStart;
 pub use crate::engine::{
-    Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderStatus,
-    OrderSummary, OrderView,
+    Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderRefunds,
+    OrderStatus, OrderSummary, OrderView, RefundState, RefundView,
 };
+pub use crate::money::Fen;
 
 /// A boxed future, so the interface can be used as `dyn Backend`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -93,6 +95,29 @@ pub trait Backend: Send + Sync + 'static {
     /// The counter's windows and hardware; by default a plain window and no printer.
     fn counter(&self) -> CounterInfo {
         CounterInfo::default()
+    }
+    /// Whether refunds can be made here, and the PIN situation (sandbox: 0000 while none is set; live:
+    /// refused until one is set). By default: not available.
+    fn refund_info(&self) -> RefundInfo {
+        RefundInfo {
+            available: false,
+            unavailable_reason: Some("refunds are not available here".into()),
+            sandbox_default_pin: false,
+            pin_missing: false,
+        }
+    }
+    /// Refund a paid order (`req.amount` `None`: all that is left) with the manager's PIN, checked inside
+    /// (five wrong PINs lock refunds for five minutes, shared with `paydesk refund`). Resolves once the
+    /// first answer is applied; the live status follows as [`EngineEvent::Refund`] until it is final. The
+    /// error is ready to show (wrong PIN, locked until …, more than is left: how much can be refunded).
+    fn refund(&self, req: RefundRequest) -> BoxFuture<'_, Result<RefundView, String>> {
+        let _ = req;
+        Box::pin(async { Err("refunds are not available here".into()) })
+    }
+    /// An order's refunds (oldest first) with its refunded total and what is left to refund.
+    fn refunds_of(&self, out_trade_no: String) -> BoxFuture<'_, Result<OrderRefunds, String>> {
+        let _ = out_trade_no;
+        Box::pin(async { Err("refunds are not available here".into()) })
     }
     /// Print `job` on the configured printer; the error says what to check.
     fn print(&self, job: PrintJob) -> BoxFuture<'_, Result<Printed, String>> {

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 pub mod charge;
 pub mod config;
 pub mod ledger;
+pub mod refund;
 pub mod sandbox;
 
 #[derive(Debug, Parser)]
@@ -44,6 +45,21 @@ pub enum Command {
         #[arg(long)]
         item: Option<String>,
         /// Wait for the final status; the exit code is 0 only when paid.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Refund a paid order (all that is left, or --amount), with the manager's PIN
+    /// (PAYDESK_MANAGER_PIN, else asked for; in sandbox mode with none set: 0000).
+    Refund {
+        /// The order's out_trade_no.
+        out_trade_no: String,
+        /// The amount in yuan, e.g. 3.50 (default: all that is left to refund).
+        #[arg(long)]
+        amount: Option<String>,
+        /// Why (shown to the customer by WeChat Pay, at most 80 bytes).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Wait for the final status; the exit code is 0 only when the refund succeeded.
         #[arg(long)]
         wait: bool,
     },
@@ -111,6 +127,9 @@ pub struct SandboxArgs {
     /// (default: sandbox-certs in the data directory).
     #[arg(long, value_name = "DIR", requires = "tls_listen")]
     pub certs: Option<PathBuf>,
+    /// Seconds two refunds of one order must be apart (FREQUENCY_LIMITED otherwise); live: 60.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub refund_interval: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +157,10 @@ pub enum ConfigAction {
     },
     /// Validate the configuration file and say what PayDesk would do with it.
     Check,
+    /// Set the manager PIN that refunds need (4-12 digits, from PAYDESK_MANAGER_PIN or asked for twice).
+    /// Only its salted hash is stored, in [manager] of the configuration file. In sandbox mode the PIN is
+    /// 0000 until one is set; live refunds are refused until one is set.
+    SetManagerPin,
 }
 
 /// Run a parsed command line. The GUI is started by `main`, which owns the window.
@@ -146,6 +169,12 @@ pub fn run(command: Command) -> ExitCode {
         Command::Gui => unreachable!("main starts the window"),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Charge { amount, item, wait } => charge::run(&amount, item.as_deref(), wait),
+        Command::Refund {
+            out_trade_no,
+            amount,
+            reason,
+            wait,
+        } => refund::run(&out_trade_no, amount.as_deref(), reason.as_deref(), wait),
         Command::Export {
             date,
             out,
