@@ -18,6 +18,8 @@ impl Engine {
     /// The order is then watched in the background until it is paid, failed, expired or cancelled.
     pub async fn charge(&self, cart: Cart) -> Result<OrderView, EngineError> {
         let inner = &self.inner;
+        // Not before the ledger's check has passed ("checking the ledger…" until then).
+        inner.ledger.refuse_if_unchecked()?;
         let total = validate_cart(&cart)?;
         let now = inner.now();
         let settings = &inner.settings;

@@ -76,10 +76,11 @@ struct Inner {
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// Open the ledger at `path` (on the blocking pool: opening checks the file).
+/// Open the ledger at `path` (on the blocking pool). Only the cheap checks run here; the engine runs the
+/// slow `quick_check` in the background (see [`Ledger::open_deferring_check`]), so the window need not wait.
 pub async fn open_ledger(path: &Path) -> Result<Ledger, EngineError> {
     let path = path.to_path_buf();
-    Ok(tokio::task::spawn_blocking(move || Ledger::open(&path))
+    Ok(tokio::task::spawn_blocking(move || Ledger::open_deferring_check(&path))
         .await
         .map_err(|e| EngineError::Startup(e.to_string()))??)
 }
@@ -92,7 +93,9 @@ impl Engine {
     }
 
     /// Start the engine on an open ledger: bring up the gateway connection and the notification listener,
-    /// and reconcile every unfinished order in the background.
+    /// and reconcile every unfinished order in the background. A ledger whose `quick_check` is still pending
+    /// is checked in the background first: until it passes, charges are refused and nothing is reconciled;
+    /// if it fails, the engine reports an [`EngineEvent::Error`] and keeps refusing.
     pub async fn start_with_ledger(
         settings: EngineSettings,
         ledger: Ledger,
@@ -157,8 +160,45 @@ impl Engine {
             "payment engine started"
         );
         let engine = Engine { inner };
-        engine.reconcile().await?;
+        if engine.inner.ledger.check_pending() {
+            let e = engine.clone();
+            let task = tokio::spawn(async move { e.check_then_reconcile().await });
+            engine.inner.tasks.lock().expect("tasks lock").push(task);
+        } else {
+            engine.reconcile().await?;
+        }
         Ok(engine)
+    }
+
+    /// The deferred ledger check, then start-up reconciliation (never on an unchecked file).
+    async fn check_then_reconcile(&self) {
+        let started = std::time::Instant::now();
+        match self.inner.db(|l| l.run_deferred_check()).await {
+            Ok(()) => {
+                tracing::info!(took = ?started.elapsed(), "ledger check passed");
+                if let Err(e) = self.reconcile().await {
+                    tracing::error!(error = %e, "start-up reconciliation failed");
+                    self.inner.emit(EngineEvent::Error {
+                        message: e.to_string(),
+                    });
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "ledger check failed; charges are refused");
+                self.inner.emit(EngineEvent::Error {
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+
+    /// Why the ledger cannot take charges yet (its check is pending or failed), if it cannot.
+    pub fn ledger_problem(&self) -> Option<String> {
+        self.inner
+            .ledger
+            .refuse_if_unchecked()
+            .err()
+            .map(|e| e.to_string())
     }
 
     /// Cancel an order the cashier gave up on. It is closed at the gateway (when the 5-minute rule allows) and
@@ -186,9 +226,16 @@ impl Engine {
         self.inner.poke(out_trade_no);
     }
 
-    /// The events the engine reports (order changes, errors).
+    /// The events the engine reports (order changes, errors). A ledger that failed its check is reported
+    /// again to every new subscriber, so a window that subscribes after the failure still shows it.
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
-        self.inner.events.subscribe()
+        let rx = self.inner.events.subscribe();
+        if let Err(e @ LedgerError::Corrupt { .. }) = self.inner.ledger.refuse_if_unchecked() {
+            self.inner.emit(EngineEvent::Error {
+                message: e.to_string(),
+            });
+        }
+        rx
     }
 
     /// Call `f` after every event (the UI passes `ctx.request_repaint`).
