@@ -1298,7 +1298,11 @@ fn a_damaged_ledger_fails_the_deferred_check_and_stays_untouched() {
         let err = ledger.create_order(&order("L09999")).unwrap_err();
         assert!(matches!(err, LedgerError::Corrupt { .. }), "{err:?}");
     }
-    assert_eq!(std::fs::read(&path).unwrap(), before, "file bytes unchanged");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "file bytes unchanged"
+    );
     // The ordinary open still refuses it at once.
     assert_refused(&path, |e| matches!(e, LedgerError::Corrupt { .. }));
 }
@@ -1316,7 +1320,11 @@ fn a_file_that_needs_more_than_opening_is_checked_before_it_is_touched() {
     let before = std::fs::read(&path).unwrap();
     let err = Ledger::open_deferring_check(&path).unwrap_err();
     assert!(matches!(err, LedgerError::Corrupt { .. }), "{err:?}");
-    assert_eq!(std::fs::read(&path).unwrap(), before, "file bytes unchanged");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "file bytes unchanged"
+    );
 }
 
 #[test]

@@ -8,7 +8,8 @@ use tokio::sync::broadcast;
 
 use super::AppHandle;
 use super::window::{
-    Backend, BoxFuture, CounterInfo, Mode, OrderDetail, OrderSummary, PrintJob, Printed, StationInfo,
+    Backend, BoxFuture, CounterInfo, Mode, OrderDetail, OrderSummary, PrintJob, Printed,
+    StationInfo,
 };
 use crate::config::Language;
 use crate::engine::{Cart, CustomerAction, EngineError, EngineEvent, OrderView};

@@ -32,6 +32,7 @@ pub mod views;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -74,15 +75,19 @@ struct Inner {
     /// The listener's task: stopped by draining, not aborted (unless draining takes too long).
     listener_task: Mutex<Option<JoinHandle<()>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Start-up (the ledger's check, then reconciliation) is over: [`Engine::settle`] waits for it.
+    started_up: std::sync::atomic::AtomicBool,
 }
 
 /// Open the ledger at `path` (on the blocking pool). Only the cheap checks run here; the engine runs the
 /// slow `quick_check` in the background (see [`Ledger::open_deferring_check`]), so the window need not wait.
 pub async fn open_ledger(path: &Path) -> Result<Ledger, EngineError> {
     let path = path.to_path_buf();
-    Ok(tokio::task::spawn_blocking(move || Ledger::open_deferring_check(&path))
-        .await
-        .map_err(|e| EngineError::Startup(e.to_string()))??)
+    Ok(
+        tokio::task::spawn_blocking(move || Ledger::open_deferring_check(&path))
+            .await
+            .map_err(|e| EngineError::Startup(e.to_string()))??,
+    )
 }
 
 impl Engine {
@@ -144,6 +149,7 @@ impl Engine {
             listener_stop: tokio::sync::watch::channel(false).0,
             listener_task: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
+            started_up: std::sync::atomic::AtomicBool::new(false),
         });
         if let Some(tcp) = tcp {
             let task = tokio::spawn(listener::serve(
@@ -166,6 +172,7 @@ impl Engine {
             engine.inner.tasks.lock().expect("tasks lock").push(task);
         } else {
             engine.reconcile().await?;
+            engine.inner.started_up.store(true, Ordering::SeqCst);
         }
         Ok(engine)
     }
@@ -188,6 +195,21 @@ impl Engine {
                 self.inner.emit(EngineEvent::Error {
                     message: e.to_string(),
                 });
+            }
+        }
+        self.inner.started_up.store(true, Ordering::SeqCst);
+    }
+
+    /// Wait until the ledger's background check has passed (true), or failed or `timeout` passed (false).
+    pub async fn ledger_checked(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match self.inner.ledger.refuse_if_unchecked() {
+                Ok(()) => return true,
+                Err(LedgerError::Checking { .. }) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(_) => return false,
             }
         }
     }
@@ -281,12 +303,12 @@ impl Engine {
         self.inner.watchers.lock().expect("watchers lock").len()
     }
 
-    /// Wait until no order is being watched (every order reached a final state), or `timeout` passes.
-    /// Returns whether all are done.
+    /// Wait until start-up is over and no order is being watched (every order reached a final state), or
+    /// `timeout` passes. Returns whether all are done.
     pub async fn settle(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.watching() == 0 {
+            if self.inner.started_up.load(Ordering::SeqCst) && self.watching() == 0 {
                 return true;
             }
             if tokio::time::Instant::now() >= deadline {

@@ -178,7 +178,10 @@ mod tests {
     fn the_banner_names_each_mode_and_is_absent_on_the_live_service() {
         for t in [&ZH, &EN] {
             let sandbox = banner_text(Mode::Sandbox, t).unwrap();
-            assert!(sandbox.contains("沙箱模式") && sandbox.contains("Sandbox"), "{sandbox}");
+            assert!(
+                sandbox.contains("沙箱模式") && sandbox.contains("Sandbox"),
+                "{sandbox}"
+            );
             let test = banner_text(Mode::TestGateway, t).unwrap();
             assert_eq!(
                 test,
