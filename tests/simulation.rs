@@ -172,6 +172,11 @@ async fn simulation() {
         let engine = Engine::start(settings(dir.path(), &url))
             .await
             .unwrap_or_else(|e| panic!("{ctx}: start: {e}"));
+        // Charges wait for the ledger's start-up check.
+        assert!(
+            engine.ledger_checked(Duration::from_secs(60)).await,
+            "{ctx}: ledger check"
+        );
         for _ in 0..batch {
             if rng.random_range(0..40) == 0 {
                 sb.set_faults(Faults {
@@ -351,6 +356,7 @@ fn sim_child() {
         let engine = Engine::start(settings(std::path::Path::new(&dir), &url))
             .await
             .unwrap();
+        assert!(engine.ledger_checked(Duration::from_secs(60)).await);
         for _ in 0..count {
             if let Ok(v) = engine.charge(random_cart(&mut rng)).await {
                 println!("charged {}", v.out_trade_no);
