@@ -526,6 +526,10 @@ async fn a_payment_after_the_confirmed_close_is_found_by_a_recheck() {
         late_payment_after: Duration::from_millis(100),
         ..Faults::default()
     });
+    // The customer has scanned and is paying as the cashier cancels.
+    sb.customer(&v.out_trade_no, CustomerAction::Scan)
+        .await
+        .unwrap();
     engine.cancel(&v.out_trade_no).await.unwrap();
     wait_status(&engine, &v.out_trade_no, OrderStatus::Cancelled).await;
     support::eventually("the late payment lands at the gateway", || {
@@ -560,6 +564,9 @@ async fn a_restart_rechecks_orders_given_up_within_a_day() {
         late_payment_after: Duration::from_millis(50),
         ..Faults::default()
     });
+    sb.customer(&v.out_trade_no, CustomerAction::Scan)
+        .await
+        .unwrap();
     engine.cancel(&v.out_trade_no).await.unwrap();
     wait_status(&engine, &v.out_trade_no, OrderStatus::Cancelled).await;
     engine.shutdown().await;
