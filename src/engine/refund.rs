@@ -39,6 +39,9 @@ impl Engine {
         if inner.client.config().identity.is_none() {
             return Err(EngineError::NoCertificate);
         }
+        // Like a charge: not before the ledger's start-up check has passed (waits for it while it runs).
+        self.ledger_checked(super::charge::CHECK_WAIT).await;
+        inner.ledger.refuse_if_unchecked()?;
         let order = inner.load(out_trade_no).await?;
         let left = order.refundable();
         let amount = match amount {
