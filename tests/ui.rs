@@ -655,3 +655,102 @@ fn history_shows_the_day_and_export_writes_the_rows() {
     });
     h.get_by_label_contains("导出失败");
 }
+
+/// A whole refund from the window: the paid order in History, "退款 Refund", the amount (what is left by
+/// default), a refusal above what is left, a wrong PIN refused in the form, then the sandbox PIN 0000, the
+/// confirmation, and the refund's live status until it succeeded. Against the real engine and its embedded
+/// sandbox (refunds over its HTTPS port with the merchant certificate).
+#[test]
+fn a_paid_order_is_refunded_from_the_history_with_the_manager_pin() {
+    use paydesk::ui::state::RefundStep;
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = paydesk::config::Config::sandbox_default();
+    config.sandbox_listen = "127.0.0.1:0".parse().unwrap();
+    let app = rt
+        .block_on(paydesk::app::start_with(config, dir.path()))
+        .unwrap();
+    let mut h = harness(
+        Arc::new(app.clone()),
+        &rt,
+        Arc::new(paydesk::clock::SystemClock),
+    );
+    ring_up_and_charge(&mut h);
+    let no = h.state().current_order().unwrap().out_trade_no.clone();
+    h.get_by_label("模拟：支付成功").click();
+    wait_until(&mut h, "the paid view", |a| a.screen() == Screen::Paid);
+    h.key_press(Key::Space);
+    h.run();
+
+    h.get_by_label("历史订单").click();
+    wait_until(
+        &mut h,
+        "today's orders",
+        |a| matches!(&a.history_state().rows, Some(Ok(rows)) if rows.len() == 1),
+    );
+    let time = h
+        .state()
+        .history_state()
+        .rows
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .unwrap()[0]
+        .created_at
+        .with_timezone(&chrono::Local)
+        .format("%H:%M:%S")
+        .to_string();
+    h.get_by_label(&time).click();
+    wait_until(
+        &mut h,
+        "the order's refunds",
+        |a| matches!(&a.history_state().refunds, Some(Ok(r)) if r.out_trade_no == no),
+    );
+    h.get_by_label("已退 ¥0.00 · 处理中 ¥0.00 · 可退 ¥24.80");
+
+    // The form opens with what is left.
+    h.get_by_label("退款 Refund").click();
+    h.run();
+    assert_eq!(h.state_mut().refund_fields_mut().amount, "24.80");
+    h.get_by_label("沙箱模式：店长密码为 0000（未设置密码时）");
+
+    // More than is left: said in the form, nothing sent.
+    h.state_mut().refund_fields_mut().amount = "30".into();
+    h.state_mut().refund_fields_mut().pin = "0000".into();
+    h.get_by_label("下一步").click();
+    h.run();
+    h.get_by_label("超过可退金额：最多可退 ¥24.80");
+
+    // A wrong PIN: refused by the backend, shown in the form, the PIN field emptied.
+    h.state_mut().refund_fields_mut().amount = "4.80".into();
+    h.state_mut().refund_fields_mut().reason = "退一碗面".into();
+    h.state_mut().refund_fields_mut().pin = "1234".into();
+    h.get_by_label("下一步").click();
+    h.run();
+    h.get_by_label(&format!("确认把 ¥4.80 退给顾客？（订单 {no}）"));
+    h.get_by_label("确认退款").click();
+    wait_until(&mut h, "the wrong PIN refused", |a| {
+        a.history_state()
+            .refund
+            .as_ref()
+            .is_some_and(|f| f.step == RefundStep::Entering && f.error.is_some())
+    });
+    assert!(h.query_all_by_label_contains("wrong manager PIN").count() > 0);
+    assert_eq!(h.state_mut().refund_fields_mut().pin, "");
+
+    // The sandbox PIN: sent, then its live status until the money is back.
+    h.state_mut().refund_fields_mut().pin = "0000".into();
+    h.get_by_label("下一步").click();
+    h.run();
+    h.get_by_label("确认退款").click();
+    wait_until(&mut h, "the refund's success", |a| {
+        matches!(&a.history_state().refunds, Some(Ok(r))
+            if r.refunds.iter().any(|x| x.status == paydesk::app::window::RefundState::Success))
+    });
+    h.get_by_label("退款成功：钱已退回顾客");
+    h.get_by_label("已退 ¥4.80 · 处理中 ¥0.00 · 可退 ¥20.00");
+    h.get_by_label_contains("退一碗面");
+    h.get_by_label(&format!("{no}R1"));
+    drop(h);
+    rt.block_on(app.shutdown());
+}

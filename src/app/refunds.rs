@@ -11,8 +11,8 @@ use super::{AppError, AppHandle};
 use crate::engine::RefundView;
 use crate::money::Fen;
 
-/// A refund to make, as the cashier and the manager entered it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A refund to make, as the cashier and the manager entered it. Its `Debug` never shows the PIN.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RefundRequest {
     pub out_trade_no: String,
     /// `None`: all that is left.
@@ -22,6 +22,18 @@ pub struct RefundRequest {
     pub pin: String,
     /// Who asks (the cashier's name, or the command): written into `approved_by` with the PIN's approval.
     pub requested_by: String,
+}
+
+impl std::fmt::Debug for RefundRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefundRequest")
+            .field("out_trade_no", &self.out_trade_no)
+            .field("amount", &self.amount)
+            .field("reason", &self.reason)
+            .field("pin", &"****")
+            .field("requested_by", &self.requested_by)
+            .finish()
+    }
 }
 
 /// What the window says about refunds before one is asked for.

@@ -19,7 +19,7 @@ use super::i18n::Lang;
 use super::reduce::Reducer;
 use super::screens::{self, ScreenCtx};
 use super::state::{ExportState, Fields, HistoryState, Prefs, Screen, UiState};
-use crate::app::window::{Backend, CounterInfo, StationInfo, WindowStart};
+use crate::app::window::{Backend, CounterInfo, RefundInfo, StationInfo, WindowStart};
 use crate::app::window::{CartLine, OrderView};
 use crate::clock::SharedClock;
 
@@ -28,6 +28,7 @@ pub struct PaydeskApp {
     prefs: Prefs,
     info: StationInfo,
     counter: CounterInfo,
+    refund_info: RefundInfo,
     clock: SharedClock,
     ctx: egui::Context,
     effects: Effects,
@@ -53,6 +54,7 @@ impl PaydeskApp {
         super::theme::install(ctx);
         let info = backend.info();
         let counter = backend.counter();
+        let refund_info = backend.refund_info();
         let prefs = Prefs::load(storage, Lang::from_code(&info.language));
         let customer = counter.customer_display.map(|monitor| {
             let first = super::customer::CustomerView::of(
@@ -66,6 +68,7 @@ impl PaydeskApp {
             prefs,
             info,
             counter,
+            refund_info,
             clock,
             ctx: ctx.clone(),
             effects: Effects::start(backend, rt, ctx.clone()),
@@ -133,6 +136,10 @@ impl PaydeskApp {
     }
     pub fn engine_errors(&self) -> &[String] {
         &self.state.errors
+    }
+    /// The refund form's text fields (amount, reason, PIN), for tests that type into them.
+    pub fn refund_fields_mut(&mut self) -> &mut super::refund::RefundFields {
+        &mut self.fields.refund
     }
 
     /// The business day that is running now.
@@ -208,6 +215,7 @@ impl eframe::App for PaydeskApp {
             t: self.prefs.lang.t(),
             info: &self.info,
             counter: &self.counter,
+            refund_info: &self.refund_info,
             now,
             today: crate::calendar::business_day(now, self.info.day_start_hour),
             state: &self.state,

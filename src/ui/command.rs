@@ -57,6 +57,19 @@ pub enum UiCommand {
     /// Export to a known file (no dialog).
     ExportTo(NaiveDate, PathBuf),
 
+    // ---- refunds (history) ----
+    /// "退款 Refund" beside a paid order: open the form.
+    OpenRefund(String),
+    /// "Next": check the form and ask for confirmation.
+    ReviewRefund,
+    /// "Confirm refund": send it with the PIN.
+    ConfirmRefund,
+    /// "Back" from the confirmation to the form.
+    BackToRefundForm,
+    CloseRefund,
+    /// "Refund" on the paid-after-cancel alert at this position: that order in the history, form open.
+    RefundFromAlert(usize),
+
     // ---- the counter ----
     /// Print a receipt, a payment slip, or open the drawer.
     Print(PrintJob),

@@ -17,6 +17,7 @@ use tokio::sync::broadcast;
 use super::i18n::Lang;
 use crate::app::window::{Backend, OrderDetail, OrderSummary, PrintJob, Printed};
 use crate::app::window::{Cart, CustomerAction, EngineEvent, OrderView};
+use crate::app::window::{OrderRefunds, RefundRequest, RefundView};
 
 /// Something the cashier asked for that runs off the UI thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,10 @@ pub enum Intent {
     ExportTo(NaiveDate, PathBuf),
     /// Send a job to the printer.
     Print(PrintJob),
+    /// An order's refunds and what is left.
+    LoadRefunds(String),
+    /// A refund, with the PIN as typed (checked by the backend).
+    Refund(RefundRequest),
 }
 
 /// A result or an event coming back to the UI thread.
@@ -46,6 +51,8 @@ pub(crate) enum Msg {
     Exported(Result<(usize, PathBuf), String>),
     ExportCancelled,
     Printed(Result<Printed, String>),
+    Refunds(String, Result<OrderRefunds, String>),
+    Refunded(String, Result<RefundView, String>),
 }
 
 /// The runtime, the backend and the channel back to the window.
@@ -123,6 +130,18 @@ impl Effects {
             Intent::Print(job) => {
                 self.rt.spawn(async move {
                     reply(Msg::Printed(backend.print(job).await));
+                });
+            }
+            Intent::LoadRefunds(no) => {
+                self.rt.spawn(async move {
+                    let r = backend.refunds_of(no.clone()).await;
+                    reply(Msg::Refunds(no, r));
+                });
+            }
+            Intent::Refund(req) => {
+                self.rt.spawn(async move {
+                    let no = req.out_trade_no.clone();
+                    reply(Msg::Refunded(no, backend.refund(req).await));
                 });
             }
             Intent::ExportWithDialog(day) => {

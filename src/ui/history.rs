@@ -1,4 +1,5 @@
-//! The history screen (any day's orders, the paid total, one order's lines and events) and the export screen.
+//! The history screen (any day's orders, the paid total, one order's refunds, lines and events) and the export
+//! screen.
 //!
 //! Both draw from read-only state and push commands; the data comes from the engine through the reducer's
 //! intents, never from here. The only thing written here is the day field's text as it is typed.
@@ -96,6 +97,7 @@ pub(crate) fn draw_history(
     ui: &mut egui::Ui,
     cx: &ScreenCtx<'_>,
     day: &mut DayField,
+    refund: &mut super::refund::RefundFields,
     out: &mut Vec<UiCommand>,
 ) {
     let (lang, t) = (cx.lang, cx.t);
@@ -165,7 +167,11 @@ pub(crate) fn draw_history(
                     egui::ScrollArea::vertical()
                         .id_salt("history_detail")
                         .auto_shrink(false)
-                        .show(ui, |ui| draw_detail(ui, lang, h));
+                        .show(ui, |ui| {
+                            // A paid order's refunds, and the refund form, above its lines and events.
+                            super::refund::draw(ui, cx, refund, out);
+                            draw_detail(ui, lang, h);
+                        });
                 });
             });
         }

@@ -107,11 +107,56 @@ impl Lang {
     pub fn paid_after_cancel_alert(self, out_trade_no: &str, amount: &str) -> String {
         match self {
             Lang::Zh => format!(
-                "⚠ 订单 {out_trade_no} 在取消后已支付 {amount}。钱已收到：请交付商品，或联系店长在商户平台退款。"
+                "⚠ 订单 {out_trade_no} 在取消后已支付 {amount}。钱已收到：请交付商品，或由店长退款。"
             ),
             Lang::En => format!(
-                "⚠ Order {out_trade_no} was paid {amount} after it was cancelled. The money was taken: hand over the goods, or have the manager refund it from the merchant platform."
+                "⚠ Order {out_trade_no} was paid {amount} after it was cancelled. The money was taken: hand over the goods, or have the manager refund it."
             ),
+        }
+    }
+
+    /// More than is left to refund.
+    pub fn refund_too_much(self, left: &str) -> String {
+        match self {
+            Lang::Zh => format!("超过可退金额：最多可退 {left}"),
+            Lang::En => format!("more than is left: at most {left} can be refunded"),
+        }
+    }
+
+    /// `已退 ¥5.00 · 处理中 ¥0.00 · 可退 ¥19.80`.
+    pub fn refund_totals(self, refunded: &str, pending: &str, left: &str) -> String {
+        match self {
+            Lang::Zh => format!("已退 {refunded} · 处理中 {pending} · 可退 {left}"),
+            Lang::En => format!("refunded {refunded} · under way {pending} · left {left}"),
+        }
+    }
+
+    pub fn refund_approved_by(self, who: &str) -> String {
+        match self {
+            Lang::Zh => format!("批准：{who}"),
+            Lang::En => format!("approved by {who}"),
+        }
+    }
+
+    pub fn refund_left_hint(self, left: &str) -> String {
+        match self {
+            Lang::Zh => format!("最多 {left}"),
+            Lang::En => format!("at most {left}"),
+        }
+    }
+
+    /// The confirmation's question.
+    pub fn refund_confirm(self, amount: &str, out_trade_no: &str) -> String {
+        match self {
+            Lang::Zh => format!("确认把 {amount} 退给顾客？（订单 {out_trade_no}）"),
+            Lang::En => format!("Refund {amount} to the customer? (order {out_trade_no})"),
+        }
+    }
+
+    pub fn refund_status_line(self, out_refund_no: &str, status: &str) -> String {
+        match self {
+            Lang::Zh => format!("退款 {out_refund_no}：{status}"),
+            Lang::En => format!("Refund {out_refund_no}: {status}"),
         }
     }
 
@@ -140,6 +185,24 @@ pub struct Texts {
     pub app_title: &'static str,
     pub sandbox_banner: &'static str,
     pub test_gateway_banner: &'static str,
+    pub refunds_title: &'static str,
+    pub refund_button: &'static str,
+    pub refund_unavailable: &'static str,
+    pub refund_title: &'static str,
+    pub refund_amount: &'static str,
+    pub refund_reason: &'static str,
+    pub refund_reason_hint: &'static str,
+    pub refund_pin: &'static str,
+    pub refund_sandbox_pin: &'static str,
+    pub refund_pin_not_set: &'static str,
+    pub refund_next: &'static str,
+    pub refund_close: &'static str,
+    pub refund_confirm_button: &'static str,
+    pub refund_back: &'static str,
+    pub refund_sending: &'static str,
+    pub refund_done: &'static str,
+    pub refund_amount_zero: &'static str,
+    pub refund_pin_missing: &'static str,
     pub switch_language: &'static str,
     pub nav_sale: &'static str,
     pub nav_history: &'static str,
@@ -234,6 +297,24 @@ pub static ZH: Texts = Texts {
     app_title: "PayDesk 收银台",
     sandbox_banner: "沙箱模式 — 不是真实收款 / Sandbox — no real money",
     test_gateway_banner: "测试网关 — 非微信支付正式环境 / Test gateway — not WeChat Pay's live service",
+    refunds_title: "退款",
+    refund_button: "退款 Refund",
+    refund_unavailable: "不能在此退款",
+    refund_title: "退款给顾客",
+    refund_amount: "退款金额（元）",
+    refund_reason: "原因",
+    refund_reason_hint: "例如：退货",
+    refund_pin: "店长密码",
+    refund_sandbox_pin: "沙箱模式：店长密码为 0000（未设置密码时）",
+    refund_pin_not_set: "尚未设置店长密码：请店长运行 paydesk config set-manager-pin",
+    refund_next: "下一步",
+    refund_close: "关闭",
+    refund_confirm_button: "确认退款",
+    refund_back: "返回修改",
+    refund_sending: "正在提交退款…",
+    refund_done: "退款成功：钱已退回顾客",
+    refund_amount_zero: "退款金额必须大于 0",
+    refund_pin_missing: "请输入店长密码",
     switch_language: "English",
     nav_sale: "收银",
     nav_history: "历史订单",
@@ -323,6 +404,24 @@ pub static EN: Texts = Texts {
     app_title: "PayDesk cashier",
     sandbox_banner: "沙箱模式 — 不是真实收款 / Sandbox — no real money",
     test_gateway_banner: "测试网关 — 非微信支付正式环境 / Test gateway — not WeChat Pay's live service",
+    refunds_title: "Refunds",
+    refund_button: "退款 Refund",
+    refund_unavailable: "Refunds cannot be made here",
+    refund_title: "Refund to the customer",
+    refund_amount: "Amount (yuan)",
+    refund_reason: "Reason",
+    refund_reason_hint: "e.g. goods returned",
+    refund_pin: "Manager PIN",
+    refund_sandbox_pin: "Sandbox: the manager PIN is 0000 (while none is set)",
+    refund_pin_not_set: "No manager PIN is set yet: the manager runs paydesk config set-manager-pin",
+    refund_next: "Next",
+    refund_close: "Close",
+    refund_confirm_button: "Confirm refund",
+    refund_back: "Back",
+    refund_sending: "Sending the refund…",
+    refund_done: "Refunded: the money is back with the customer",
+    refund_amount_zero: "the amount must be more than 0",
+    refund_pin_missing: "enter the manager PIN",
     switch_language: "中文",
     nav_sale: "Sale",
     nav_history: "History",

@@ -1,4 +1,5 @@
-//! The cashier window (eframe/egui): ring up a sale, show the payment QR with a live countdown, history, export.
+//! The cashier window (eframe/egui): ring up a sale, show the payment QR with a live countdown, history and refunds,
+//! export.
 //!
 //! This layer draws and takes input, nothing else. It never touches the network or SQLite. Screens draw from
 //! read-only state and push [`UiCommand`]s; one reducer (`reduce`) applies them and is the only writer of the
@@ -19,6 +20,7 @@ pub mod payment;
 pub mod printing;
 pub mod qr;
 mod reduce;
+pub mod refund;
 mod repaint;
 pub mod sale;
 mod screens;

@@ -11,9 +11,12 @@ use eframe::egui;
 use super::command::UiCommand;
 use super::effects::{Intent, Msg};
 use super::qr::QrView;
-use super::state::{Fields, PAID_VIEW_SECONDS, PaymentState, Prefs, SaleState, Screen, UiState};
+use super::state::{
+    Fields, PAID_VIEW_SECONDS, PaymentState, Prefs, RefundForm, RefundStep, SaleState, Screen,
+    UiState,
+};
 use crate::app::window::{Cart, EngineEvent, OrderStatus, OrderView};
-use crate::app::window::{CounterInfo, PrintJob, StationInfo};
+use crate::app::window::{CounterInfo, PrintJob, RefundRequest, StationInfo};
 use crate::money::Fen;
 
 /// One frame's writes: the state it may change, what it reads, and the intents it decides on.
@@ -114,10 +117,29 @@ impl Reducer<'_> {
                 self.charge();
             }
             UiCommand::LoadHistory(day) => self.load_history(day),
-            UiCommand::SelectOrder(no) => {
-                self.ui.history.selected = Some(no.clone());
-                self.ui.history.detail = None;
-                self.intents.push(Intent::LoadDetail(no));
+            UiCommand::SelectOrder(no) => self.select_order(no),
+            UiCommand::OpenRefund(no) => self.open_refund(no),
+            UiCommand::ReviewRefund => self.review_refund(),
+            UiCommand::ConfirmRefund => self.confirm_refund(),
+            UiCommand::BackToRefundForm => {
+                if let Some(f) = self.ui.history.refund.as_mut()
+                    && matches!(f.step, RefundStep::Confirming { .. })
+                {
+                    f.step = RefundStep::Entering;
+                }
+            }
+            UiCommand::CloseRefund => {
+                self.ui.history.refund = None;
+                self.fields.refund = Default::default();
+            }
+            UiCommand::RefundFromAlert(i) => {
+                if let Some(a) = self.ui.alerts.get(i).cloned() {
+                    let day = crate::calendar::business_day(a.created_at, self.info.day_start_hour);
+                    self.ui.screen = Screen::History;
+                    self.load_history(day);
+                    self.select_order(a.out_trade_no.clone());
+                    self.open_refund(a.out_trade_no);
+                }
             }
             UiCommand::ExportDay(day) => {
                 self.fields.export_day.set(day);
@@ -183,8 +205,93 @@ impl Reducer<'_> {
         h.loading = true;
         h.selected = None;
         h.detail = None;
+        h.refunds = None;
+        h.refund = None;
+        self.fields.refund = Default::default();
         self.fields.history_day.set(day);
         self.intents.push(Intent::LoadHistory(day));
+    }
+
+    fn select_order(&mut self, no: String) {
+        let h = &mut self.ui.history;
+        if h.refund.as_ref().is_some_and(|f| f.out_trade_no != no) {
+            h.refund = None;
+            self.fields.refund = Default::default();
+        }
+        h.selected = Some(no.clone());
+        h.detail = None;
+        h.refunds = None;
+        self.intents.push(Intent::LoadDetail(no.clone()));
+        self.intents.push(Intent::LoadRefunds(no));
+    }
+
+    /// The refund form for `no`, its amount filled with what is left (once known).
+    fn open_refund(&mut self, no: String) {
+        let h = &mut self.ui.history;
+        let left = match &h.refunds {
+            Some(Ok(r)) if r.out_trade_no == no => Some(r.refundable),
+            _ => None,
+        };
+        h.refund = Some(RefundForm {
+            out_trade_no: no,
+            step: RefundStep::Entering,
+            error: None,
+        });
+        self.fields.refund = Default::default();
+        if let Some(left) = left {
+            self.fields.refund.amount = left.yuan_string();
+        }
+    }
+
+    fn refundable(&self, no: &str) -> Option<Fen> {
+        match &self.ui.history.refunds {
+            Some(Ok(r)) if r.out_trade_no == no => Some(r.refundable),
+            _ => None,
+        }
+    }
+
+    /// "Next": the form checked, then the confirmation; or the reason it cannot go, in the form.
+    fn review_refund(&mut self) {
+        let Some(no) = self
+            .ui
+            .history
+            .refund
+            .as_ref()
+            .filter(|f| f.step == RefundStep::Entering)
+            .map(|f| f.out_trade_no.clone())
+        else {
+            return;
+        };
+        let checked =
+            super::refund::review(self.prefs.lang, &self.fields.refund, self.refundable(&no));
+        if let Some(f) = self.ui.history.refund.as_mut() {
+            match checked {
+                Ok(amount) => {
+                    f.error = None;
+                    f.step = RefundStep::Confirming { amount };
+                }
+                Err(e) => f.error = Some(e),
+            }
+        }
+    }
+
+    /// "Confirm refund": sent with the PIN, which is not kept.
+    fn confirm_refund(&mut self) {
+        let Some(f) = self.ui.history.refund.as_mut() else {
+            return;
+        };
+        let RefundStep::Confirming { amount } = f.step else {
+            return;
+        };
+        f.step = RefundStep::Sending;
+        let fields = std::mem::take(&mut self.fields.refund.pin);
+        self.intents.push(Intent::Refund(RefundRequest {
+            out_trade_no: f.out_trade_no.clone(),
+            amount: Some(amount),
+            reason: self.fields.refund.reason.trim().to_owned(),
+            pin: fields,
+            requested_by: self.info.cashier.clone(),
+        }));
     }
 
     fn start_export(&mut self) {
@@ -259,7 +366,49 @@ impl Reducer<'_> {
             Msg::Event(EngineEvent::Order(view)) => self.on_order_event(view),
             // Refund progress: the order's own event (its refunded total) follows each one; the History
             // refund panel will show these.
-            Msg::Event(EngineEvent::Refund(_)) => {}
+            Msg::Event(EngineEvent::Refund(view)) => {
+                // The selected order's refunds and totals are read again as its refund moves.
+                if self.ui.history.selected.as_deref() == Some(view.out_trade_no.as_str()) {
+                    self.intents.push(Intent::LoadRefunds(view.out_trade_no));
+                }
+            }
+            Msg::Refunds(no, r) => {
+                let h = &mut self.ui.history;
+                if h.selected.as_deref() == Some(no.as_str()) {
+                    // A form opened before the refunds arrived gets what is left as its amount.
+                    if let (Ok(r), Some(f)) = (&r, h.refund.as_ref())
+                        && f.out_trade_no == no
+                        && f.step == RefundStep::Entering
+                        && self.fields.refund.amount.is_empty()
+                    {
+                        self.fields.refund.amount = r.refundable.yuan_string();
+                    }
+                    h.refunds = Some(r);
+                }
+            }
+            Msg::Refunded(no, result) => {
+                if let Some(f) = self
+                    .ui
+                    .history
+                    .refund
+                    .as_mut()
+                    .filter(|f| f.out_trade_no == no)
+                {
+                    match result {
+                        Ok(view) => {
+                            f.error = None;
+                            f.step = RefundStep::Sent(view.out_refund_no);
+                        }
+                        Err(e) => {
+                            f.error = Some(e);
+                            f.step = RefundStep::Entering;
+                        }
+                    }
+                }
+                if self.ui.history.selected.as_deref() == Some(no.as_str()) {
+                    self.intents.push(Intent::LoadRefunds(no));
+                }
+            }
             Msg::Event(EngineEvent::Error { message }) => {
                 self.ui.errors.push(message);
                 if self.ui.errors.len() > 3 {

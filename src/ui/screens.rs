@@ -12,7 +12,7 @@ use super::i18n::{Lang, Texts};
 use super::state::{Fields, Screen, UiState};
 use super::theme::{colour, size};
 use super::{history, payment, sale};
-use crate::app::window::{CounterInfo, Mode, StationInfo};
+use crate::app::window::{CounterInfo, Mode, RefundInfo, StationInfo};
 
 /// What every screen reads this frame.
 pub(crate) struct ScreenCtx<'a> {
@@ -20,6 +20,8 @@ pub(crate) struct ScreenCtx<'a> {
     pub t: &'static Texts,
     pub info: &'a StationInfo,
     pub counter: &'a CounterInfo,
+    /// Whether refunds can be made here and what the PIN is.
+    pub refund_info: &'a RefundInfo,
     pub now: DateTime<Utc>,
     /// The business day running now.
     pub today: NaiveDate,
@@ -49,7 +51,9 @@ pub(crate) fn draw(
             Screen::Sale => sale::draw(ui, cx, &mut fields.sale, out),
             Screen::Payment => payment::draw(ui, cx, out),
             Screen::Paid => payment::draw_paid(ui, cx, out),
-            Screen::History => history::draw_history(ui, cx, &mut fields.history_day, out),
+            Screen::History => {
+                history::draw_history(ui, cx, &mut fields.history_day, &mut fields.refund, out)
+            }
             Screen::Export => history::draw_export(ui, cx, &mut fields.export_day, out),
         });
 }
@@ -149,9 +153,18 @@ fn alerts(ui: &mut egui::Ui, cx: &ScreenCtx<'_>, out: &mut Vec<UiCommand>) {
                             )
                             .wrap(),
                         );
-                        if ui.button(t.dismiss).clicked() {
-                            out.push(UiCommand::DismissAlert(i));
-                        }
+                        ui.horizontal(|ui| {
+                            // Refund it from here, when refunds can be made (the manager's PIN is asked).
+                            if cx.refund_info.available
+                                && !cx.state.order_in_progress()
+                                && ui.button(t.refund_button).clicked()
+                            {
+                                out.push(UiCommand::RefundFromAlert(i));
+                            }
+                            if ui.button(t.dismiss).clicked() {
+                                out.push(UiCommand::DismissAlert(i));
+                            }
+                        });
                     });
             }
             for (i, e) in cx.state.errors.iter().enumerate() {

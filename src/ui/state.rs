@@ -18,7 +18,7 @@ use super::printing::PrintState;
 use super::qr::QrView;
 use super::sale::SaleForm;
 use crate::app::window::{Cart, CartLine, OrderView};
-use crate::app::window::{OrderDetail, OrderSummary};
+use crate::app::window::{OrderDetail, OrderRefunds, OrderSummary};
 use crate::money::Fen;
 
 /// How long the paid view stays before the window goes back to a new sale by itself.
@@ -169,6 +169,32 @@ pub struct HistoryState {
     pub rows: Option<Result<Vec<OrderSummary>, String>>,
     pub selected: Option<String>,
     pub detail: Option<Result<OrderDetail, String>>,
+    /// The selected order's refunds and what is left to refund.
+    pub refunds: Option<Result<OrderRefunds, String>>,
+    /// The refund form, open for one order.
+    pub refund: Option<RefundForm>,
+}
+
+/// The refund form of one order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundForm {
+    pub out_trade_no: String,
+    pub step: RefundStep,
+    /// Why the last try was refused (a wrong PIN, more than is left, locked), shown in the form.
+    pub error: Option<String>,
+}
+
+/// Where the refund form stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundStep {
+    /// Amount, reason and PIN being typed.
+    Entering,
+    /// "Refund ¥X to the customer?"
+    Confirming { amount: Fen },
+    /// Sent; waiting for the first answer.
+    Sending,
+    /// Accepted under this out_refund_no; its live status shows until the form is closed.
+    Sent(String),
 }
 
 /// The export screen.
@@ -185,4 +211,5 @@ pub struct Fields {
     pub sale: SaleForm,
     pub history_day: DayField,
     pub export_day: DayField,
+    pub refund: super::refund::RefundFields,
 }
