@@ -167,11 +167,7 @@ pub(crate) fn draw_history(
                     egui::ScrollArea::vertical()
                         .id_salt("history_detail")
                         .auto_shrink(false)
-                        .show(ui, |ui| {
-                            // A paid order's refunds, and the refund form, above its lines and events.
-                            super::refund::draw(ui, cx, refund, out);
-                            draw_detail(ui, lang, h);
-                        });
+                        .show(ui, |ui| draw_detail(ui, cx, refund, out));
                 });
             });
         }
@@ -214,13 +210,21 @@ fn order_list(
         });
 }
 
-fn draw_detail(ui: &mut egui::Ui, lang: Lang, h: &HistoryState) {
+/// The selected order: its number, its refunds (and the refund form) when it was paid, its lines and events.
+fn draw_detail(
+    ui: &mut egui::Ui,
+    cx: &ScreenCtx<'_>,
+    refund: &mut super::refund::RefundFields,
+    out: &mut Vec<UiCommand>,
+) {
+    let (lang, h) = (cx.lang, &cx.state.history);
     let t = lang.t();
     let Some(no) = &h.selected else {
         ui.label(RichText::new(t.select_order).color(colour::MUTED));
         return;
     };
     ui.label(RichText::new(format!("{} {no}", t.order_no)).strong());
+    super::refund::draw(ui, cx, refund, out);
     match &h.detail {
         None => {
             ui.label(t.loading);

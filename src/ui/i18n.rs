@@ -115,6 +115,14 @@ impl Lang {
         }
     }
 
+    /// `原因：退货` / `Reason: goods returned`.
+    pub fn labelled(self, label: &str, value: &str) -> String {
+        match self {
+            Lang::Zh => format!("{label}：{value}"),
+            Lang::En => format!("{label}: {value}"),
+        }
+    }
+
     /// More than is left to refund.
     pub fn refund_too_much(self, left: &str) -> String {
         match self {

@@ -367,8 +367,10 @@ impl Reducer<'_> {
             // Refund progress: the order's own event (its refunded total) follows each one; the History
             // refund panel will show these.
             Msg::Event(EngineEvent::Refund(view)) => {
-                // The selected order's refunds and totals are read again as its refund moves.
+                // The selected order's refunds, totals and events are read again as its refund moves.
                 if self.ui.history.selected.as_deref() == Some(view.out_trade_no.as_str()) {
+                    self.intents
+                        .push(Intent::LoadDetail(view.out_trade_no.clone()));
                     self.intents.push(Intent::LoadRefunds(view.out_trade_no));
                 }
             }
@@ -790,5 +792,96 @@ mod tests {
         assert_eq!(cart.cashier, "小王");
         assert_eq!(cart.total(), Fen::new(300));
         assert!(ui.sale.charging && ui.sale.charge_error.is_none());
+    }
+
+    #[test]
+    fn a_refund_is_checked_confirmed_then_sent_once_without_keeping_the_pin() {
+        let (mut ui, mut fields) = (UiState::default(), Fields::default());
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::SelectOrder("A".into())],
+        );
+        assert_eq!(
+            intents,
+            vec![
+                Intent::LoadDetail("A".into()),
+                Intent::LoadRefunds("A".into())
+            ]
+        );
+        // The form opened before the refunds arrived gets what is left when they do.
+        run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::OpenRefund("A".into())],
+        );
+        assert_eq!(fields.refund.amount, "");
+        let refunds = crate::app::window::OrderRefunds {
+            out_trade_no: "A".into(),
+            status: OrderStatus::Paid,
+            total: Fen::new(1880).unwrap(),
+            refunded: Fen::ZERO,
+            pending: Fen::ZERO,
+            refundable: Fen::new(1880).unwrap(),
+            refunds: Vec::new(),
+        };
+        {
+            let ctx = egui::Context::default();
+            let mut prefs = Prefs::default();
+            let info = info();
+            let mut r = Reducer {
+                prefs: &mut prefs,
+                ui: &mut ui,
+                fields: &mut fields,
+                info: &info,
+                counter: &CounterInfo::default(),
+                now: t0(),
+                ctx: &ctx,
+                intents: Vec::new(),
+            };
+            r.message(Msg::Refunds("A".into(), Ok(refunds)));
+        }
+        assert_eq!(fields.refund.amount, "18.80");
+
+        // Confirm before review does nothing; more than is left stays in the form.
+        fields.refund.amount = "20".into();
+        fields.refund.pin = "0000".into();
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::ConfirmRefund, UiCommand::ReviewRefund],
+        );
+        assert!(intents.is_empty());
+        let form = ui.history.refund.clone().unwrap();
+        assert_eq!(form.step, RefundStep::Entering);
+        assert!(form.error.unwrap().contains("¥18.80"));
+
+        fields.refund.amount = "5".into();
+        fields.refund.reason = " 退货 ".into();
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![
+                UiCommand::ReviewRefund,
+                UiCommand::ConfirmRefund,
+                UiCommand::ConfirmRefund,
+            ],
+        );
+        assert_eq!(
+            intents,
+            vec![Intent::Refund(RefundRequest {
+                out_trade_no: "A".into(),
+                amount: Some(Fen::new(500).unwrap()),
+                reason: "退货".into(),
+                pin: "0000".into(),
+                requested_by: "小王".into(),
+            })],
+            "sent once"
+        );
+        assert_eq!(fields.refund.pin, "", "the PIN is not kept");
+        assert_eq!(
+            ui.history.refund.as_ref().unwrap().step,
+            RefundStep::Sending
+        );
     }
 }

@@ -225,7 +225,7 @@ fn draw_form(
                             .size(size::BODY),
                     );
                     if !fields.reason.trim().is_empty() {
-                        ui.label(format!("{}: {}", t.refund_reason, fields.reason.trim()));
+                        ui.label(lang.labelled(t.refund_reason, fields.reason.trim()));
                     }
                     ui.horizontal(|ui| {
                         let confirm = egui::Button::new(
