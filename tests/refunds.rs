@@ -556,7 +556,10 @@ async fn cli_charge_pay_refund_part_then_the_rest_against_a_running_sandbox() {
     export.args(["export", "--date", &today]);
     let (out, csv, stderr) = run(export);
     assert!(out.status.success(), "{stderr}");
-    let rows: Vec<_> = csv.lines().filter(|l| l.contains(&format!("{no}R"))).collect();
+    let rows: Vec<_> = csv
+        .lines()
+        .filter(|l| l.contains(&format!("{no}R")))
+        .collect();
     assert_eq!(rows.len(), 2, "{csv}");
     assert!(rows.iter().any(|r| r.contains("-3.00")), "{csv}");
     assert!(rows.iter().any(|r| r.contains("-7.00")), "{csv}");
