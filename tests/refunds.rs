@@ -550,6 +550,19 @@ async fn cli_charge_pay_refund_part_then_the_rest_against_a_running_sandbox() {
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains(&format!("{no}R1")), "{stdout}");
     assert!(stdout.contains(&format!("{no}R2")), "{stdout}");
+    // And in the day's CSV, each as its own row with a negative amount.
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    let mut export = paydesk(&config, &data);
+    export.args(["export", "--date", &today]);
+    let (out, csv, stderr) = run(export);
+    assert!(out.status.success(), "{stderr}");
+    let rows: Vec<_> = csv
+        .lines()
+        .filter(|l| l.contains(&format!("{no}R")))
+        .collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert!(rows.iter().any(|r| r.contains("-3.00")), "{csv}");
+    assert!(rows.iter().any(|r| r.contains("-7.00")), "{csv}");
 }
 
 #[test]
