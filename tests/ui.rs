@@ -300,7 +300,7 @@ fn every_status_is_shown_in_words_and_paid_after_cancel_is_an_alert() {
     assert_eq!(h.state().screen(), Screen::History);
     wait_until(&mut h, "paid after cancel", |a| !a.alerts().is_empty());
     assert_eq!(h.state().screen(), Screen::History);
-    let alert = "⚠ 订单 POS1-TEST-0001 在取消后已支付 ¥12.34。钱已收到：请交付商品，或联系店长在商户平台退款。";
+    let alert = "⚠ 订单 POS1-TEST-0001 在取消后已支付 ¥12.34。钱已收到：请交付商品，或由店长退款。";
     assert_eq!(h.get_all_by_label(alert).count(), 1);
     // Back on the order: its status says so too.
     h.get_by_label("收银").click();

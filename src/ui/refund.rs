@@ -192,12 +192,17 @@ fn draw_form(
                             .labelled_by(l.id);
                             ui.end_row();
                             let l = ui.label(t.refund_pin);
-                            ui.add(
-                                egui::TextEdit::singleline(&mut fields.pin)
-                                    .password(true)
-                                    .desired_width(160.0),
-                            )
-                            .labelled_by(l.id);
+                            let pin = ui
+                                .add(
+                                    egui::TextEdit::singleline(&mut fields.pin)
+                                        .password(true)
+                                        .desired_width(160.0),
+                                )
+                                .labelled_by(l.id);
+                            // Enter after the PIN is "Next".
+                            if pin.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                                out.push(UiCommand::ReviewRefund);
+                            }
                             ui.end_row();
                         });
                     if cx.refund_info.sandbox_default_pin {
