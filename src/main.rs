@@ -18,7 +18,9 @@ fn main() -> ExitCode {
     // The window and the commands that run the engine or the sandbox keep a log file; the others only read.
     let file_log = matches!(
         cli.command,
-        None | Some(Command::Gui | Command::Charge { .. } | Command::Sandbox(_))
+        None | Some(
+            Command::Gui | Command::Charge { .. } | Command::Reconcile { .. } | Command::Sandbox(_)
+        )
     );
     let _logs = paydesk::app::start_logging(file_log);
     match cli.command {

@@ -55,6 +55,7 @@ async fn serve(args: SandboxArgs) -> CmdResult {
             Duration::from_secs(5 * 60)
         },
         persist: args.state.clone(),
+        bills_today: args.bills_today,
         tls: args.tls_listen.map(|listen| TlsSettings {
             listen,
             certs: args
@@ -80,6 +81,14 @@ async fn serve(args: SandboxArgs) -> CmdResult {
             "allowed at once (--fast-close)"
         } else {
             "refused within 5 minutes of creation, as live"
+        }
+    );
+    println!(
+        "  trade bill:     {}",
+        if args.bills_today {
+            "/pay/downloadbill serves finished days and today (--bills-today)"
+        } else {
+            "/pay/downloadbill serves finished Beijing-time days"
         }
     );
     if let Some(state) = &args.state {

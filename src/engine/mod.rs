@@ -13,7 +13,8 @@
 //!
 //! Files: this one holds the handle and its running state; [`settings`] what it is started with, [`error`],
 //! `charge` (cart checks, order body and number, unifiedorder), `policy` (the watcher's decisions),
-//! `lifecycle` (the watcher, carrying them out), [`listener`],
+//! `lifecycle` (the watcher, carrying them out), [`listener`], [`reconcile`] (closing a day against WeChat's
+//! trade bill),
 //! [`views`] (what the window reads), [`types`].
 //!
 //! It depends on [`crate::wxpay`] and [`crate::ledger`] (and the leaf modules) only. Not here: reading the
@@ -25,6 +26,7 @@ pub mod error;
 mod lifecycle;
 pub mod listener;
 mod policy;
+pub mod reconcile;
 pub mod settings;
 pub mod types;
 pub mod views;
@@ -43,6 +45,7 @@ use crate::ledger::{Evidence, Input, Ledger, LedgerError, Order, Source};
 use crate::wxpay::{ClientConfig, WxClient};
 
 pub use error::EngineError;
+pub use reconcile::DayReconciliation;
 pub use settings::{EngineSettings, Gateway, GatewayTls, NotifySettings, NotifyUrl, Timing};
 pub use types::{
     Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderStatus,
