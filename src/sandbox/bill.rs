@@ -100,7 +100,8 @@ pub fn download_bill(
         _ => return fail("data format error"),
     };
     let finished = ctx.now >= beijing_day_start(day) + Duration::days(1);
-    if !finished && !(ctx.bills_today && day <= beijing_day(ctx.now)) {
+    let today_allowed = ctx.bills_today && day <= beijing_day(ctx.now);
+    if !(finished || today_allowed) {
         return fail("Bill Creating");
     }
     match render(ctx, day, bill_type, orders, refunds) {
@@ -119,6 +120,9 @@ fn line(fields: &[String]) -> String {
         .join(",")
 }
 
+/// One row's values by column name.
+type Fields = Vec<(&'static str, String)>;
+
 /// The bill of `day`, or `None` when it had no trade.
 fn render(
     ctx: &BillContext<'_>,
@@ -127,13 +131,13 @@ fn render(
     orders: &[&Order],
     refunds: &[&RefundEntry],
 ) -> Option<String> {
-    // Every row as (trade time, kind-specific fields by column name).
-    let mut rows: Vec<(DateTime<Utc>, Vec<(&'static str, String)>)> = Vec::new();
+    // Every row as (trade time, its fields by column name).
+    let mut rows: Vec<(DateTime<Utc>, Fields)> = Vec::new();
     let mut settlement = Fen::ZERO;
     let mut refunded = Fen::ZERO;
     let mut fees = Fee::ZERO;
     let add = |a: Fen, b: Fen| a.checked_add(b).unwrap_or(a);
-    let common = |o: &Order| -> Vec<(&'static str, String)> {
+    let common = |o: &Order| -> Fields {
         vec![
             ("公众账号ID", ctx.appid.to_string()),
             ("商户号", ctx.mch_id.to_string()),
