@@ -137,9 +137,9 @@ async fn paydesk(dir: &Path, sandbox: std::net::SocketAddr, args: &[&str]) -> st
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
-            .args(&args)
-            .env("PAYDESK_CONFIG", &config)
-            .env("PAYDESK_DATA_DIR", &data)
+            .args(args)
+            .env("PAYDESK_CONFIG", config)
+            .env("PAYDESK_DATA_DIR", data)
             .env("RUST_LOG", "warn")
             .output()
             .unwrap()
@@ -225,7 +225,7 @@ async fn the_sandbox_serves_a_days_bill_in_the_live_format() {
         .collect();
     assert_eq!(
         summary,
-        vec![
+        [
             ("BILL-A1", "SUCCESS", fen(1200), None, Fee::from_fen(7)),
             ("BILL-B1", "SUCCESS", fen(800), None, Fee::from_fen(5)),
             (

@@ -825,7 +825,7 @@ mod tests {
             refund_row("BR1", "B", 800, "SUCCESS"),
         ];
         let c = compare(&rows, &ledger);
-        assert_eq!(c.differences, vec![]);
+        assert!(c.differences.is_empty(), "{:?}", c.differences);
         assert_eq!(c.matched, 3);
     }
 
@@ -891,7 +891,7 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            vec![
+            [
                 (DifferenceKind::TransactionDiffers, "A", false),
                 (DifferenceKind::AmountDiffers, "B", false),
                 (DifferenceKind::UnknownOrder, "NEW", false),

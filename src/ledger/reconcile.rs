@@ -244,7 +244,7 @@ mod tests {
             report: "1 matched".into(),
         };
         ledger.record_reconciliation(&run).unwrap();
-        assert_eq!(ledger.reconciliations(day).unwrap(), vec![run.clone()]);
+        assert_eq!(ledger.reconciliations(day).unwrap(), [run.clone()]);
         assert!(
             ledger
                 .record_reconciliation(&ReconciliationRecord {
