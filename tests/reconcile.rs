@@ -561,3 +561,70 @@ async fn a_payment_missing_from_the_bill_is_left_unexplained_and_exits_one() {
     );
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_made_on_the_merchant_platform_is_recorded_from_the_bill() {
+    let dir = support::data_dir();
+    let clock = ManualClock::new(bj(0, 12, 0));
+    let sb = start_tls(
+        SandboxConfig {
+            clock: Arc::new(clock.clone()),
+            refund_min_interval: StdDuration::ZERO,
+            ..oracle_config()
+        },
+        &dir.path().join("certs"),
+    )
+    .await;
+    let wx = client(&sb, None);
+    let at = bj(0, 12, 0);
+    {
+        let ledger = ledger_at(dir.path());
+        sale(&ledger, &wx, "PLATFORM-1", 1000, at).await;
+        pay(&ledger, &sb, &wx, "PLATFORM-1", at).await;
+    }
+    // Refunded in full behind the till's back (the merchant platform is another client of the gateway).
+    tls_client(&sb, true)
+        .refund(&Refund {
+            out_trade_no: "PLATFORM-1".into(),
+            out_refund_no: "MP-REFUND-1".into(),
+            total_fee: fen(1000),
+            refund_fee: fen(1000),
+            refund_desc: None,
+            notify_url: None,
+        })
+        .await
+        .unwrap();
+    settled(&sb, "MP-REFUND-1").await;
+    clock.set(bj(1, 11, 0));
+
+    let out = paydesk(
+        dir.path(),
+        sb.local_addr(),
+        &["reconcile", "--date", "2026-11-20"],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "- [resolved] order PLATFORM-1 refund MP-REFUND-1: refund MP-REFUND-1 of ¥10.00 (SUCCESS)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("recorded from the bill (success)"),
+        "{stdout}"
+    );
+    let ledger = ledger_at(dir.path());
+    let r = ledger.refund("MP-REFUND-1").unwrap().expect("recorded");
+    assert_eq!(r.source, RefundSource::Bill);
+    assert_eq!(r.amount, fen(1000));
+    assert_eq!(r.status, paydesk::ledger::RefundState::Success, "{r:?}");
+    assert!(r.refund_id.is_some());
+    assert_eq!(
+        ledger.order("PLATFORM-1").unwrap().unwrap().status,
+        OrderStatus::Refunded
+    );
+    sb.shutdown().await;
+}
