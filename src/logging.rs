@@ -1,5 +1,5 @@
 //! Logs: `tracing` to a daily-rotated file in the data directory (`logs/paydesk.log.YYYY-MM-DD`, the last 14
-//! kept, each capped at [`DAILY_CAP`] bytes, the directory owner-only) and to stderr. `RUST_LOG` is respected (default: PayDesk's own info messages in the file, warnings on
+//! kept, each capped at [`DAILY_CAP`] bytes, the directory and the files owner-only) and to stderr. `RUST_LOG` is respected (default: PayDesk's own info messages in the file, warnings on
 //! stderr). Payment steps are logged with their out_trade_no; the API key is never logged (its `Debug` is
 //! masked and no code formats it).
 
@@ -82,6 +82,10 @@ struct Capped<W> {
     day: NaiveDate,
     written: u64,
     noted: bool,
+    /// The log directory, whose files are made owner-only after the first write of each day (the appender
+    /// creates a day's file with the process's default mode).
+    dir: Option<PathBuf>,
+    private_on: Option<NaiveDate>,
 }
 
 impl<W: Write> Capped<W> {
@@ -90,7 +94,10 @@ impl<W: Write> Capped<W> {
         let day = Utc::now().date_naive();
         let today: PathBuf = dir.join(format!("paydesk.log.{}", day.format("%Y-%m-%d")));
         let written = std::fs::metadata(today).map(|m| m.len()).unwrap_or(0);
-        Capped::at(inner, cap, day, written)
+        Capped {
+            dir: Some(dir.to_path_buf()),
+            ..Capped::at(inner, cap, day, written)
+        }
     }
 
     fn at(inner: W, cap: u64, day: NaiveDate, written: u64) -> Capped<W> {
@@ -100,6 +107,8 @@ impl<W: Write> Capped<W> {
             day,
             written,
             noted: false,
+            dir: None,
+            private_on: None,
         }
     }
 
@@ -120,8 +129,29 @@ impl<W: Write> Capped<W> {
         }
         self.inner.write_all(buf)?;
         self.written += buf.len() as u64;
+        if self.private_on != Some(day)
+            && let Some(dir) = &self.dir
+        {
+            self.private_on = Some(day);
+            make_files_private(dir);
+        }
         Ok(buf.len())
     }
+}
+
+/// Make every log file in `dir` readable by its owner only (payment steps name orders and amounts).
+fn make_files_private(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        use std::os::unix::fs::PermissionsExt;
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with("paydesk.log") {
+                let _ = std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o600));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 impl<W: Write> Write for Capped<W> {
@@ -164,5 +194,20 @@ mod tests {
                 .unwrap()
                 .contains("log file full")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn log_files_are_made_owner_only_on_the_first_write_of_a_day() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("paydesk.log.2026-11-28");
+        let file = std::fs::File::create(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mode = || std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        let mut w = Capped::new(file, dir.path(), 1000);
+        assert_eq!(mode(), 0o644);
+        w.write_on(w.day, b"line\n").unwrap();
+        assert_eq!(mode(), 0o600);
     }
 }

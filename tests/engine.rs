@@ -526,6 +526,10 @@ async fn a_payment_after_the_confirmed_close_is_found_by_a_recheck() {
         late_payment_after: Duration::from_millis(100),
         ..Faults::default()
     });
+    // The customer has scanned and is paying as the cashier cancels.
+    sb.customer(&v.out_trade_no, CustomerAction::Scan)
+        .await
+        .unwrap();
     engine.cancel(&v.out_trade_no).await.unwrap();
     wait_status(&engine, &v.out_trade_no, OrderStatus::Cancelled).await;
     support::eventually("the late payment lands at the gateway", || {
@@ -560,6 +564,9 @@ async fn a_restart_rechecks_orders_given_up_within_a_day() {
         late_payment_after: Duration::from_millis(50),
         ..Faults::default()
     });
+    sb.customer(&v.out_trade_no, CustomerAction::Scan)
+        .await
+        .unwrap();
     engine.cancel(&v.out_trade_no).await.unwrap();
     wait_status(&engine, &v.out_trade_no, OrderStatus::Cancelled).await;
     engine.shutdown().await;
@@ -817,5 +824,65 @@ async fn unreachable_gateway_at_start_up_is_queried_with_back_off() {
         grown <= ORDERS,
         "the orders' history grew by {grown} lines in 3 s"
     );
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_ledger_that_fails_its_background_check_refuses_charges_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite3");
+    drop(paydesk::ledger::Ledger::open(&path).unwrap());
+    {
+        // Pages for the damage to land in, past the ones the cheap checks at open read.
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute_batch(
+            "CREATE TABLE pad (x); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+             WHERE i < 2000) INSERT INTO pad SELECT randomblob(200) FROM n;",
+        )
+        .unwrap();
+        raw.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    let (page, end) = (4096, bytes.len());
+    assert!(end > 16 * page);
+    for b in &mut bytes[end - 8 * page + 8..end - page] {
+        *b = 0x5A;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+
+    let sb = sandbox().await;
+    let engine = Engine::start(settings(dir.path(), &sb)).await.unwrap();
+    let mut events = engine.subscribe();
+    assert!(!engine.ledger_checked(WAIT).await, "the check fails");
+    // Reported to the window (a subscriber after the failure hears it too).
+    let message = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(paydesk::engine::EngineEvent::Error { message }) = events.recv().await {
+                return message;
+            }
+        }
+    })
+    .await
+    .expect("an error event");
+    assert!(message.contains("damaged"), "{message}");
+    let err = engine.charge(cart()).await.unwrap_err();
+    assert!(err.to_string().contains("damaged"), "{err}");
+    assert!(engine.ledger_problem().is_some());
+    engine.shutdown().await;
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "file bytes unchanged");
+}
+
+#[tokio::test]
+async fn a_sound_ledger_takes_charges_once_its_background_check_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox().await;
+    let first = Engine::start(settings(dir.path(), &sb)).await.unwrap();
+    first.charge(cart()).await.unwrap();
+    first.shutdown().await;
+    let engine = Engine::start(settings(dir.path(), &sb)).await.unwrap();
+    assert!(engine.ledger_checked(WAIT).await);
+    assert_eq!(engine.ledger_problem(), None);
+    engine.charge(cart()).await.unwrap();
     engine.shutdown().await;
 }

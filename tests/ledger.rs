@@ -1246,6 +1246,87 @@ fn a_damaged_ledger_is_refused_and_untouched() {
     });
 }
 
+/// Damage pages near the end of a ledger left in WAL mode (as PayDesk leaves it), past the pages that the
+/// cheap checks at open read.
+fn damaged_wal_ledger(dir: &Path) -> PathBuf {
+    let path = ledger_with_orders(dir, 300);
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = 4096;
+    assert!(bytes.len() > 8 * page, "ledger has pages to damage");
+    let end = bytes.len();
+    for b in &mut bytes[end - 3 * page + 8..end - page] {
+        *b = 0x5A;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_deferred_check_refuses_writes_until_it_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = ledger_with_orders(dir.path(), 3);
+    let ledger = Ledger::open_deferring_check(&path).unwrap();
+    assert!(ledger.check_pending());
+    // Reads work meanwhile; writes are refused with the "checking" message.
+    assert!(ledger.order("L00001").unwrap().is_some());
+    let err = ledger.create_order(&order("L09999")).unwrap_err();
+    assert!(matches!(err, LedgerError::Checking { .. }), "{err:?}");
+    assert!(err.to_string().contains("checking the ledger"), "{err}");
+    assert!(err.to_string().contains("正在检查账本"), "{err}");
+    ledger.run_deferred_check().unwrap();
+    assert!(!ledger.check_pending());
+    ledger.create_order(&order("L09999")).unwrap();
+}
+
+#[test]
+fn a_damaged_ledger_fails_the_deferred_check_and_stays_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = damaged_wal_ledger(dir.path());
+    let before = std::fs::read(&path).unwrap();
+    {
+        // The cheap checks pass: the damage is in pages they do not read.
+        let ledger = Ledger::open_deferring_check(&path).unwrap();
+        let err = ledger.run_deferred_check().unwrap_err();
+        assert!(matches!(err, LedgerError::Corrupt { .. }), "{err:?}");
+        assert!(err.to_string().contains("left untouched"), "{err}");
+        assert!(ledger.check_pending());
+        let err = ledger.create_order(&order("L09999")).unwrap_err();
+        assert!(matches!(err, LedgerError::Corrupt { .. }), "{err:?}");
+    }
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "file bytes unchanged"
+    );
+    // The ordinary open still refuses it at once.
+    assert_refused(&path, |e| matches!(e, LedgerError::Corrupt { .. }));
+}
+
+#[test]
+fn a_file_that_needs_more_than_opening_is_checked_before_it_is_touched() {
+    // Not in WAL mode: switching it would write, so the deferring open checks first and refuses.
+    let dir = tempfile::tempdir().unwrap();
+    let path = damaged_wal_ledger(dir.path());
+    {
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        // Only the header changes here; the damaged pages stay damaged.
+        raw.execute_batch("PRAGMA journal_mode = DELETE").unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let err = Ledger::open_deferring_check(&path).unwrap_err();
+    assert!(matches!(err, LedgerError::Corrupt { .. }), "{err:?}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "file bytes unchanged"
+    );
+}
+
 #[test]
 fn a_newer_schema_is_refused_and_untouched() {
     let dir = tempfile::tempdir().unwrap();

@@ -1496,13 +1496,21 @@ async fn fault_knobs_for_late_payments() {
         TradeState::PayError
     );
 
-    // A payment lands after the close was answered and the order read CLOSED.
+    // A payment lands after the close was answered and the order read CLOSED: only for an order a customer
+    // scanned (nobody can pay a QR code that never reached a screen).
     sb.set_faults(Faults {
         pay_after_close: 1.0,
         late_payment_after: Duration::from_millis(20),
         ..Faults::default()
     });
+    c.unified_order(&order("NOSCAN0001", 1, t0(), url))
+        .await
+        .unwrap();
+    c.close_order("NOSCAN0001").await.unwrap();
     c.unified_order(&order("LATE000001", 1, t0(), url))
+        .await
+        .unwrap();
+    sb.customer("LATE000001", CustomerAction::Scan)
         .await
         .unwrap();
     c.close_order("LATE000001").await.unwrap();
@@ -1517,6 +1525,11 @@ async fn fault_knobs_for_late_payments() {
     .await;
     let q = c.order_query("LATE000001").await.unwrap();
     assert_eq!(q.trade_state, TradeState::Success);
+    // The unscanned order, closed first, stayed closed (its late payment would have landed first).
+    assert_eq!(
+        c.order_query("NOSCAN0001").await.unwrap().trade_state,
+        TradeState::Closed
+    );
     sb.shutdown().await;
 }
 

@@ -11,7 +11,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use eframe::egui::{self, Key};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use paydesk::app::window::{BoxFuture, OrderDetail, OrderSummary, StationInfo};
+use paydesk::app::window::{BoxFuture, Mode, OrderDetail, OrderSummary, StationInfo};
 use paydesk::clock::{Clock, ManualClock, SharedClock};
 use paydesk::engine::{Cart, CustomerAction, EngineEvent, OrderView};
 use paydesk::money::Fen;
@@ -44,7 +44,7 @@ impl Backend for NoEngine {
             cashier: "小王".into(),
             language: "zh".into(),
             day_start_hour: 0,
-            sandbox: true,
+            mode: Mode::Sandbox,
         }
     }
     fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {

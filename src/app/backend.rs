@@ -8,7 +8,8 @@ use tokio::sync::broadcast;
 
 use super::AppHandle;
 use super::window::{
-    Backend, BoxFuture, CounterInfo, OrderDetail, OrderSummary, PrintJob, Printed, StationInfo,
+    Backend, BoxFuture, CounterInfo, Mode, OrderDetail, OrderSummary, PrintJob, Printed,
+    StationInfo,
 };
 use crate::config::Language;
 use crate::engine::{Cart, CustomerAction, EngineError, EngineEvent, OrderView};
@@ -33,7 +34,13 @@ impl Backend for AppHandle {
                 Language::En => "en".into(),
             },
             day_start_hour: c.day_start_hour,
-            sandbox: self.is_sandbox(),
+            mode: if self.is_sandbox() {
+                Mode::Sandbox
+            } else if c.merchant.as_ref().is_some_and(|m| m.is_test_gateway()) {
+                Mode::TestGateway
+            } else {
+                Mode::Live
+            },
         }
     }
 

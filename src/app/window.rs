@@ -33,7 +33,25 @@ pub struct StationInfo {
     pub language: String,
     /// The hour (local time) at which a business day starts, for history and export.
     pub day_start_hour: u8,
-    pub sandbox: bool,
+    /// Whose gateway takes the payments: the window says so in its banner.
+    pub mode: Mode,
+}
+
+/// Whose gateway takes the payments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The sandbox: no real money.
+    Sandbox,
+    /// A `[merchant]` pointed at a gateway other than WeChat Pay's own: not the live service.
+    TestGateway,
+    /// WeChat Pay's own gateway: real money.
+    Live,
+}
+
+impl Mode {
+    pub fn is_sandbox(self) -> bool {
+        self == Mode::Sandbox
+    }
 }
 
 /// The counter's windows and hardware as configured.

@@ -13,11 +13,18 @@ use crate::money::Fen;
 use crate::wxpay::UnifiedOrder;
 use crate::wxpay::api::truncate_bytes;
 
+/// How long a charge waits for the ledger's start-up check before it is refused ("checking the ledger…").
+const CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Engine {
     /// Charge a cart: store the order, create it at the gateway, and return it with its code_url.
     /// The order is then watched in the background until it is paid, failed, expired or cancelled.
     pub async fn charge(&self, cart: Cart) -> Result<OrderView, EngineError> {
         let inner = &self.inner;
+        // Not before the ledger's check has passed: a charge pressed while it runs (seconds, on a big
+        // ledger) waits for it; one on a ledger that failed it, or whose check takes too long, is refused.
+        self.ledger_checked(CHECK_WAIT).await;
+        inner.ledger.refuse_if_unchecked()?;
         let total = validate_cart(&cart)?;
         let now = inner.now();
         let settings = &inner.settings;

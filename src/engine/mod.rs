@@ -34,6 +34,7 @@ pub mod views;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -77,14 +78,19 @@ struct Inner {
     /// The listener's task: stopped by draining, not aborted (unless draining takes too long).
     listener_task: Mutex<Option<JoinHandle<()>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Start-up (the ledger's check, then reconciliation) is over: [`Engine::settle`] waits for it.
+    started_up: std::sync::atomic::AtomicBool,
 }
 
-/// Open the ledger at `path` (on the blocking pool: opening checks the file).
+/// Open the ledger at `path` (on the blocking pool). Only the cheap checks run here; the engine runs the
+/// slow `quick_check` in the background (see [`Ledger::open_deferring_check`]), so the window need not wait.
 pub async fn open_ledger(path: &Path) -> Result<Ledger, EngineError> {
     let path = path.to_path_buf();
-    Ok(tokio::task::spawn_blocking(move || Ledger::open(&path))
-        .await
-        .map_err(|e| EngineError::Startup(e.to_string()))??)
+    Ok(
+        tokio::task::spawn_blocking(move || Ledger::open_deferring_check(&path))
+            .await
+            .map_err(|e| EngineError::Startup(e.to_string()))??,
+    )
 }
 
 impl Engine {
@@ -95,7 +101,9 @@ impl Engine {
     }
 
     /// Start the engine on an open ledger: bring up the gateway connection and the notification listener,
-    /// and reconcile every unfinished order in the background.
+    /// and reconcile every unfinished order in the background. A ledger whose `quick_check` is still pending
+    /// is checked in the background first: until it passes, charges are refused and nothing is reconciled;
+    /// if it fails, the engine reports an [`EngineEvent::Error`] and keeps refusing.
     pub async fn start_with_ledger(
         settings: EngineSettings,
         ledger: Ledger,
@@ -144,6 +152,7 @@ impl Engine {
             listener_stop: tokio::sync::watch::channel(false).0,
             listener_task: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
+            started_up: std::sync::atomic::AtomicBool::new(false),
         });
         if let Some(tcp) = tcp {
             let task = tokio::spawn(listener::serve(
@@ -160,8 +169,61 @@ impl Engine {
             "payment engine started"
         );
         let engine = Engine { inner };
-        engine.reconcile().await?;
+        if engine.inner.ledger.check_pending() {
+            let e = engine.clone();
+            let task = tokio::spawn(async move { e.check_then_reconcile().await });
+            engine.inner.tasks.lock().expect("tasks lock").push(task);
+        } else {
+            engine.reconcile().await?;
+            engine.inner.started_up.store(true, Ordering::SeqCst);
+        }
         Ok(engine)
+    }
+
+    /// The deferred ledger check, then start-up reconciliation (never on an unchecked file).
+    async fn check_then_reconcile(&self) {
+        let started = std::time::Instant::now();
+        match self.inner.db(|l| l.run_deferred_check()).await {
+            Ok(()) => {
+                tracing::info!(took = ?started.elapsed(), "ledger check passed");
+                if let Err(e) = self.reconcile().await {
+                    tracing::error!(error = %e, "start-up reconciliation failed");
+                    self.inner.emit(EngineEvent::Error {
+                        message: e.to_string(),
+                    });
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "ledger check failed; charges are refused");
+                self.inner.emit(EngineEvent::Error {
+                    message: e.to_string(),
+                });
+            }
+        }
+        self.inner.started_up.store(true, Ordering::SeqCst);
+    }
+
+    /// Wait until the ledger's background check has passed (true), or failed or `timeout` passed (false).
+    pub async fn ledger_checked(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match self.inner.ledger.refuse_if_unchecked() {
+                Ok(()) => return true,
+                Err(LedgerError::Checking { .. }) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Why the ledger cannot take charges yet (its check is pending or failed), if it cannot.
+    pub fn ledger_problem(&self) -> Option<String> {
+        self.inner
+            .ledger
+            .refuse_if_unchecked()
+            .err()
+            .map(|e| e.to_string())
     }
 
     /// Cancel an order the cashier gave up on. It is closed at the gateway (when the 5-minute rule allows) and
@@ -189,9 +251,16 @@ impl Engine {
         self.inner.poke(out_trade_no);
     }
 
-    /// The events the engine reports (order changes, errors).
+    /// The events the engine reports (order changes, errors). A ledger that failed its check is reported
+    /// again to every new subscriber, so a window that subscribes after the failure still shows it.
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
-        self.inner.events.subscribe()
+        let rx = self.inner.events.subscribe();
+        if let Err(e @ LedgerError::Corrupt { .. }) = self.inner.ledger.refuse_if_unchecked() {
+            self.inner.emit(EngineEvent::Error {
+                message: e.to_string(),
+            });
+        }
+        rx
     }
 
     /// Call `f` after every event (the UI passes `ctx.request_repaint`).
@@ -237,12 +306,12 @@ impl Engine {
         self.inner.watchers.lock().expect("watchers lock").len()
     }
 
-    /// Wait until no order is being watched (every order reached a final state), or `timeout` passes.
-    /// Returns whether all are done.
+    /// Wait until start-up is over and no order is being watched (every order reached a final state), or
+    /// `timeout` passes. Returns whether all are done.
     pub async fn settle(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if self.watching() == 0 {
+            if self.inner.started_up.load(Ordering::SeqCst) && self.watching() == 0 {
                 return true;
             }
             if tokio::time::Instant::now() >= deadline {

@@ -31,6 +31,10 @@ use crate::wxpay::bill::{
     beijing_day_start,
 };
 
+/// How long a reconciliation waits for the ledger's background check at start-up (minutes on a very
+/// large ledger).
+const LEDGER_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Who approved a refund found in the bill (refunds need a name; this one was made outside the till).
 pub const BILL_APPROVER: &str = "WeChat bill (merchant platform)";
 
@@ -462,6 +466,12 @@ impl Engine {
             BillAnswer::NoBill => None,
         };
         let rows: Vec<BillRow> = bill.as_ref().map(|b| b.rows.clone()).unwrap_or_default();
+        // Nothing is applied to a ledger whose start-up check has not passed (it refuses writes until then).
+        if !self.ledger_checked(LEDGER_CHECK_WAIT).await {
+            return Err(EngineError::Startup(self.ledger_problem().unwrap_or_else(
+                || "the ledger's check did not finish".to_string(),
+            )));
+        }
 
         let from = beijing_day_start(day);
         let to = from + Duration::days(1);

@@ -277,6 +277,10 @@ pub enum LedgerError {
         found: i64,
         known: i64,
     },
+    #[error(
+        "checking the ledger… / 正在检查账本… ({path}); nothing is written until the check passes"
+    )]
+    Checking { path: PathBuf },
     #[error("order {0} is already in the ledger")]
     Duplicate(String),
     #[error("order {0} is not in the ledger")]

@@ -11,7 +11,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use super::model::LedgerError;
 use super::schema::{APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION};
-use super::store::{BUSY_TIMEOUT, Ledger};
+use super::store::{BUSY_TIMEOUT, Check, Ledger};
 
 /// Refuse a file that exists but is certainly not an SQLite database, before SQLite touches it: SQLite
 /// treats some short or odd files as empty databases and would write a fresh one over them.
@@ -108,6 +108,62 @@ impl Ledger {
     /// is never overwritten or replaced. Then: WAL, `synchronous = FULL`, foreign keys on, and any pending
     /// migrations.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        Ledger::open_with(path, false)
+    }
+
+    /// Like [`Ledger::open`], but without waiting for `PRAGMA quick_check` (seconds on a large ledger) when it
+    /// can safely wait: the file is ours, at the current schema and already in WAL mode, so opening writes
+    /// nothing. The cheap checks (not SQLite, not ours, too new) still run here, and a file that needs a
+    /// migration or a journal-mode change is checked before it is touched. Until
+    /// [`Ledger::run_deferred_check`] passes, every write is refused ([`LedgerError::Checking`]); reads work.
+    pub fn open_deferring_check(path: &Path) -> Result<Ledger, LedgerError> {
+        Ledger::open_with(path, true)
+    }
+
+    /// Whether the check [`Ledger::open_deferring_check`] left for later has not passed yet.
+    pub fn check_pending(&self) -> bool {
+        *self.check.lock().unwrap_or_else(|p| p.into_inner()) != Check::Passed
+    }
+
+    /// Run the `quick_check` that [`Ledger::open_deferring_check`] deferred, on a connection of its own (the
+    /// reader stays free for the window's views meanwhile). On success writes are allowed; on failure they
+    /// stay refused and the file is left untouched. Does nothing once the check has passed.
+    pub fn run_deferred_check(&self) -> Result<(), LedgerError> {
+        match &*self.check.lock().unwrap_or_else(|p| p.into_inner()) {
+            Check::Passed => return Ok(()),
+            Check::Failed(report) => {
+                return Err(LedgerError::Corrupt {
+                    path: self.path.clone(),
+                    report: report.clone(),
+                });
+            }
+            Check::Pending => {}
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify(&self.path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let result = check(&conn, &self.path, "quick_check");
+        let mut state = self.check.lock().unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(()) => {
+                // Sound: closing may now fold the WAL into the file again.
+                self.writer
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
+                *state = Check::Passed;
+            }
+            Err(LedgerError::Corrupt { report, .. }) => *state = Check::Failed(report.clone()),
+            // Could not run the check (e.g. cannot open): still unchecked, so still no writes.
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn open_with(path: &Path, defer: bool) -> Result<Ledger, LedgerError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(|source| LedgerError::Open {
                 path: path.to_path_buf(),
@@ -147,7 +203,14 @@ impl Ledger {
         let version = read_i64("PRAGMA user_version")?;
         let app_id = read_i64("PRAGMA application_id")?;
         let objects = read_i64("SELECT count(*) FROM sqlite_schema")?;
-        if existed {
+        // Deferring is safe only when opening writes nothing: our file, current schema, already WAL.
+        let defer = defer && existed && version == SCHEMA_VERSION && app_id != 0 && {
+            let mode: String = writer
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .map_err(|e| classify(path, e))?;
+            mode.eq_ignore_ascii_case("wal")
+        };
+        if existed && !defer {
             check(&writer, path, "quick_check")?;
         }
         if app_id != 0 && app_id != i64::from(APPLICATION_ID) {
@@ -170,7 +233,9 @@ impl Ledger {
             });
         }
 
-        writer.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
+        if !defer {
+            writer.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
+        }
         let mode: String = writer
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(|e| classify(path, e))?;
@@ -194,6 +259,7 @@ impl Ledger {
             path: path.to_path_buf(),
             reader: Mutex::new(reader),
             writer: Mutex::new(writer),
+            check: Mutex::new(if defer { Check::Pending } else { Check::Passed }),
         })
     }
 

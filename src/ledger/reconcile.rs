@@ -77,7 +77,7 @@ impl Ledger {
         source: Source,
         at: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = tx.execute(
             "UPDATE orders SET flagged = 1, \
@@ -107,7 +107,7 @@ impl Ledger {
                 r.unexplained, r.differences
             )));
         }
-        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = self.writer()?;
         conn.execute(
             "INSERT INTO reconciliations (day, ran_at, bill, matched, differences, unexplained, fee_e5, \
              report) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

@@ -327,7 +327,7 @@ impl Ledger {
         if !refund_state::valid_out_refund_no(&r.out_refund_no) {
             return refuse(RefundRefusal::BadOutRefundNo(r.out_refund_no.clone()));
         }
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let existing = tx
             .prepare_cached(&format!("{REFUND_SELECT} WHERE r.out_refund_no = ?1"))?
@@ -438,7 +438,7 @@ impl Ledger {
         evidence: &RefundEvidence,
         at: DateTime<Utc>,
     ) -> Result<RefundApplied, LedgerError> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let stored = tx
             .query_row(

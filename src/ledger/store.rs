@@ -31,6 +31,17 @@ pub struct Ledger {
     // main file and removes it, and only the writer can.
     pub(super) reader: Mutex<Connection>,
     pub(super) writer: Mutex<Connection>,
+    /// Whether `PRAGMA quick_check` has passed: nothing is written before it has (see
+    /// [`Ledger::open_deferring_check`]).
+    pub(super) check: Mutex<Check>,
+}
+
+/// Where the ledger's `quick_check` stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Check {
+    Passed,
+    Pending,
+    Failed(String),
 }
 
 impl std::fmt::Debug for Ledger {
@@ -141,9 +152,32 @@ impl Ledger {
         &self.path
     }
 
-    fn writer(&self) -> MutexGuard<'_, Connection> {
+    /// The writing connection, once the file is known to be sound: while its check is pending or after it
+    /// failed, nothing is written.
+    pub(super) fn writer(&self) -> Result<MutexGuard<'_, Connection>, LedgerError> {
+        self.refuse_if_unchecked()?;
         // A panic while holding the lock cannot leave a half transaction behind (it rolls back on drop).
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+        Ok(self.writer.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// `Ok` once the file's check has passed; otherwise why nothing may be written yet
+    /// ([`LedgerError::Checking`] while it runs, [`LedgerError::Corrupt`] after it failed).
+    pub fn refuse_if_unchecked(&self) -> Result<(), LedgerError> {
+        match &*self.check.lock().unwrap_or_else(|p| p.into_inner()) {
+            Check::Passed => {}
+            Check::Pending => {
+                return Err(LedgerError::Checking {
+                    path: self.path.clone(),
+                });
+            }
+            Check::Failed(report) => {
+                return Err(LedgerError::Corrupt {
+                    path: self.path.clone(),
+                    report: report.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
@@ -156,7 +190,7 @@ impl Ledger {
     /// of the lines.
     pub fn create_order(&self, o: &NewOrder) -> Result<(), LedgerError> {
         validate(o)?;
-        let mut conn = self.writer();
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         insert_order(&tx, o)?;
         tx.commit()?;
@@ -198,7 +232,7 @@ impl Ledger {
             }
             _ => {}
         }
-        let mut conn = self.writer();
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let stored = tx
             .query_row(
@@ -306,7 +340,7 @@ impl Ledger {
         detail: &str,
         at: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let conn = self.writer();
+        let conn = self.writer()?;
         let n = conn.execute(
             "INSERT INTO order_events (order_id, at, kind, source, detail, outcome) \
              SELECT id, ?2, ?3, 'log', ?4, '' FROM orders WHERE out_trade_no = ?1",
@@ -364,7 +398,7 @@ impl Ledger {
         detail: &str,
         at: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
-        let mut conn = self.writer();
+        let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = tx.execute(
             "UPDATE orders SET rechecks = rechecks + 1 WHERE out_trade_no = ?1",

@@ -106,8 +106,8 @@ pub struct Faults {
     pub refuse_connections: bool,
     /// Share of signed answers whose `sign` is altered (same length, one digit changed).
     pub corrupt_sign: f64,
-    /// Share of closeorder calls on an unpaid order after which a payment already under way still lands
-    /// (reference §5 "Race"): the close is answered SUCCESS and the order reads CLOSED, then
+    /// Share of closeorder calls on an unpaid order a customer has scanned after which the payment already
+    /// under way still lands (reference §5 "Race"): the close is answered SUCCESS and the order reads CLOSED, then
     /// `late_payment_after` later it is paid (SUCCESS, notification sent).
     pub pay_after_close: f64,
     /// How long after the close was answered such a late payment lands.

@@ -314,13 +314,15 @@ fn dispatch(
         }
         Api::CloseOrder => {
             let otn = req.get("out_trade_no").cloned().unwrap_or_default();
-            let was_unpaid = store
-                .get(&otn)
-                .is_some_and(|o| matches!(o.state, TradeState::NotPay | TradeState::UserPaying));
+            // Only a customer who scanned the QR code can have a payment under way (`openid` is set by the
+            // first scan): an order whose code_url never reached a screen cannot be paid late.
+            let was_paying = store.get(&otn).is_some_and(|o| {
+                matches!(o.state, TradeState::NotPay | TradeState::UserPaying) && o.openid.is_some()
+            });
             let fields = store.close_order(req, now, inner.close_min_age)?;
             inner.save(&store);
             drop(store);
-            if was_unpaid && inner.chance(|f| f.pay_after_close) {
+            if was_paying && inner.chance(|f| f.pay_after_close) {
                 inner.pay_later(otn);
             }
             Ok(fields)

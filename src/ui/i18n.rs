@@ -139,6 +139,7 @@ impl Lang {
 pub struct Texts {
     pub app_title: &'static str,
     pub sandbox_banner: &'static str,
+    pub test_gateway_banner: &'static str,
     pub switch_language: &'static str,
     pub nav_sale: &'static str,
     pub nav_history: &'static str,
@@ -232,6 +233,7 @@ pub struct Texts {
 pub static ZH: Texts = Texts {
     app_title: "PayDesk 收银台",
     sandbox_banner: "沙箱模式 — 不是真实收款 / Sandbox — no real money",
+    test_gateway_banner: "测试网关 — 非微信支付正式环境 / Test gateway — not WeChat Pay's live service",
     switch_language: "English",
     nav_sale: "收银",
     nav_history: "历史订单",
@@ -320,6 +322,7 @@ pub static ZH: Texts = Texts {
 pub static EN: Texts = Texts {
     app_title: "PayDesk cashier",
     sandbox_banner: "沙箱模式 — 不是真实收款 / Sandbox — no real money",
+    test_gateway_banner: "测试网关 — 非微信支付正式环境 / Test gateway — not WeChat Pay's live service",
     switch_language: "中文",
     nav_sale: "Sale",
     nav_history: "History",

@@ -64,7 +64,7 @@ pub(crate) fn draw(ui: &mut egui::Ui, cx: &ScreenCtx<'_>, out: &mut Vec<UiComman
             if status.is_final() {
                 final_buttons(ui, cx.t, status, out);
             } else {
-                open_buttons(ui, cx.t, p, cx.info.sandbox, out);
+                open_buttons(ui, cx.t, p, cx.info.mode.is_sandbox(), out);
             }
             if cx.counter.printer {
                 ui.add_space(space::GAP);

@@ -460,7 +460,7 @@ mod tests {
             cashier: "小王".into(),
             language: "zh".into(),
             day_start_hour: 0,
-            sandbox: true,
+            mode: crate::app::window::Mode::Sandbox,
         }
     }
 

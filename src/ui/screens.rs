@@ -1,4 +1,4 @@
-//! The frame around every screen: the sandbox banner, the header with navigation and the language switch,
+//! The frame around every screen: the mode banner (sandbox, test gateway), the header with navigation and the language switch,
 //! alerts that must not be missed, then the screen itself.
 //!
 //! Every screen draws from the read-only [`ScreenCtx`] and pushes [`UiCommand`]s; only typed text is written
@@ -12,7 +12,7 @@ use super::i18n::{Lang, Texts};
 use super::state::{Fields, Screen, UiState};
 use super::theme::{colour, size};
 use super::{history, payment, sale};
-use crate::app::window::{CounterInfo, StationInfo};
+use crate::app::window::{CounterInfo, Mode, StationInfo};
 
 /// What every screen reads this frame.
 pub(crate) struct ScreenCtx<'a> {
@@ -32,8 +32,8 @@ pub(crate) fn draw(
     fields: &mut Fields,
     out: &mut Vec<UiCommand>,
 ) {
-    if cx.info.sandbox {
-        sandbox_banner(ui, cx.t);
+    if let Some(text) = banner_text(cx.info.mode, cx.t) {
+        mode_banner(ui, text);
     }
     header(ui, cx, out);
     if !cx.state.alerts.is_empty() || !cx.state.errors.is_empty() {
@@ -54,7 +54,16 @@ pub(crate) fn draw(
         });
 }
 
-fn sandbox_banner(ui: &mut egui::Ui, t: &Texts) {
+/// What the banner over every screen says: nothing on WeChat Pay's live service.
+pub(crate) fn banner_text(mode: Mode, t: &Texts) -> Option<&'static str> {
+    match mode {
+        Mode::Sandbox => Some(t.sandbox_banner),
+        Mode::TestGateway => Some(t.test_gateway_banner),
+        Mode::Live => None,
+    }
+}
+
+fn mode_banner(ui: &mut egui::Ui, text: &str) {
     egui::Panel::top("sandbox_banner")
         .frame(
             egui::Frame::new()
@@ -64,7 +73,7 @@ fn sandbox_banner(ui: &mut egui::Ui, t: &Texts) {
         .show(ui, |ui| {
             ui.vertical_centered(|ui| {
                 ui.label(
-                    RichText::new(t.sandbox_banner)
+                    RichText::new(text)
                         .size(size::BANNER)
                         .strong()
                         .color(colour::SANDBOX_FG),
@@ -158,4 +167,27 @@ fn alerts(ui: &mut egui::Ui, cx: &ScreenCtx<'_>, out: &mut Vec<UiCommand>) {
                     });
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::i18n::{EN, ZH};
+
+    #[test]
+    fn the_banner_names_each_mode_and_is_absent_on_the_live_service() {
+        for t in [&ZH, &EN] {
+            let sandbox = banner_text(Mode::Sandbox, t).unwrap();
+            assert!(
+                sandbox.contains("沙箱模式") && sandbox.contains("Sandbox"),
+                "{sandbox}"
+            );
+            let test = banner_text(Mode::TestGateway, t).unwrap();
+            assert_eq!(
+                test,
+                "测试网关 — 非微信支付正式环境 / Test gateway — not WeChat Pay's live service"
+            );
+            assert_eq!(banner_text(Mode::Live, t), None);
+        }
+    }
 }
