@@ -19,7 +19,11 @@ fn main() -> ExitCode {
     let file_log = matches!(
         cli.command,
         None | Some(
-            Command::Gui | Command::Charge { .. } | Command::Refund { .. } | Command::Sandbox(_)
+            Command::Gui
+                | Command::Charge { .. }
+                | Command::Refund { .. }
+                | Command::Reconcile { .. }
+                | Command::Sandbox(_)
         )
     );
     let _logs = paydesk::app::start_logging(file_log);

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 pub mod charge;
 pub mod config;
 pub mod ledger;
+pub mod reconcile;
 pub mod refund;
 pub mod sandbox;
 
@@ -76,6 +77,15 @@ pub enum Command {
         #[arg(long, value_parser = clap::value_parser!(u8).range(0..24))]
         day_start_hour: Option<u8>,
     },
+    /// Reconcile a day with WeChat Pay's trade bill: print the bill's totals and service fee and every
+    /// difference, explained; payments and refunds the bill shows that the ledger missed are applied
+    /// (and flagged). Exit code 0 only when no difference is left unexplained, 1 otherwise.
+    Reconcile {
+        /// The day, YYYY-MM-DD, in Beijing time (the bill's day). Live, a day's bill is ready from 10:00
+        /// Beijing time the next day.
+        #[arg(long)]
+        date: String,
+    },
     /// List orders in the terminal.
     Orders {
         /// The day, YYYY-MM-DD (default: today).
@@ -130,6 +140,10 @@ pub struct SandboxArgs {
     /// Seconds two refunds of one order must be apart (FREQUENCY_LIMITED otherwise); live: 60.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub refund_interval: u64,
+    /// Also serve today's trade bill (/pay/downloadbill); the live gateway has a day's bill only from
+    /// 10:00 Beijing time the next day. For tests and training.
+    #[arg(long)]
+    pub bills_today: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +198,7 @@ pub fn run(command: Command) -> ExitCode {
             date,
             day_start_hour,
         } => ledger::orders(date.as_deref(), day_start(day_start_hour)),
+        Command::Reconcile { date } => reconcile::run(&date),
         Command::Backup { file } => ledger::backup(&file),
         Command::Config { action } => config::run(action),
     };

@@ -56,6 +56,7 @@ async fn serve(args: SandboxArgs) -> CmdResult {
         },
         persist: args.state.clone(),
         refund_min_interval: Duration::from_secs(args.refund_interval),
+        bills_today: args.bills_today,
         tls: args.tls_listen.map(|listen| TlsSettings {
             listen,
             certs: args
@@ -86,6 +87,14 @@ async fn serve(args: SandboxArgs) -> CmdResult {
     println!(
         "  refunds:        at most 50 per order, {} s apart (FREQUENCY_LIMITED otherwise)",
         args.refund_interval
+    );
+    println!(
+        "  trade bill:     {}",
+        if args.bills_today {
+            "/pay/downloadbill serves finished days and today (--bills-today)"
+        } else {
+            "/pay/downloadbill serves finished Beijing-time days"
+        }
     );
     if let Some(state) = &args.state {
         println!("  state file:     {}", state.display());

@@ -16,6 +16,7 @@
 //! `charge` (cart checks, order body and number, unifiedorder), `policy` (the watcher's decisions),
 //! `lifecycle` (the watcher, carrying them out), `refund` (refunding a paid order, refund notifications),
 //! `refund_policy` and `refund_watch` (the refund watcher's decisions and their execution), [`listener`],
+//! [`reconcile`] (closing a day against WeChat's trade bill),
 //! [`views`] (what the window reads), [`types`].
 //!
 //! It depends on [`crate::wxpay`] and [`crate::ledger`] (and the leaf modules) only. Not here: reading the
@@ -27,6 +28,7 @@ pub mod error;
 mod lifecycle;
 pub mod listener;
 mod policy;
+pub mod reconcile;
 mod refund;
 mod refund_policy;
 mod refund_watch;
@@ -49,6 +51,7 @@ use crate::ledger::{Evidence, Input, Ledger, LedgerError, Order, Source};
 use crate::wxpay::{ClientConfig, WxClient};
 
 pub use error::EngineError;
+pub use reconcile::DayReconciliation;
 pub use settings::{EngineSettings, Gateway, GatewayTls, NotifySettings, NotifyUrl, Timing};
 pub use types::{
     Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderRefunds,

@@ -7,6 +7,8 @@
 //! - [`refund_state`] holds the refund rules (the refund state machine, what an order can still refund, when
 //!   it counts as refunded); [`Ledger::create_refund`] and [`Ledger::apply_refund`] store refunds through
 //!   them, each in its own table linked to its order.
+//! - [`reconcile`] reads what a day's reconciliation with WeChat's bill compares (orders by payment time,
+//!   refunds by acceptance) and keeps each run's result; the comparison itself is the engine's.
 //! - [`export`] turns a business day (as [`crate::calendar`] defines it) into the CSV the manager opens in
 //!   Excel.
 //!
@@ -17,6 +19,7 @@
 pub mod export;
 pub mod model;
 mod open;
+pub mod reconcile;
 pub mod refund;
 pub mod refund_state;
 pub mod schema;
@@ -27,6 +30,7 @@ pub use export::HEADER;
 pub use model::{
     Applied, Evidence, ItemLine, LedgerError, NewOrder, Order, OrderEvent, PaymentFacts, Source,
 };
+pub use reconcile::ReconciliationRecord;
 pub use refund::{
     DaySums, NewRefund, Refund, RefundApplied, RefundEvidence, RefundRefusal, RefundSource,
 };

@@ -130,6 +130,8 @@ pub enum Source {
     Cashier,
     /// Start-up reconciliation.
     Startup,
+    /// WeChat's trade bill (reconciling a day, `engine::reconcile`).
+    Bill,
 }
 
 impl Source {
@@ -142,6 +144,7 @@ impl Source {
             Source::Refund => "refund",
             Source::Cashier => "cashier",
             Source::Startup => "startup",
+            Source::Bill => "bill",
         }
     }
 }

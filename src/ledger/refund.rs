@@ -239,7 +239,7 @@ impl DaySums {
 }
 
 /// The columns [`refund_from_row`] reads, with the join they need.
-const REFUND_SELECT: &str = "SELECT r.out_refund_no, o.out_trade_no, r.amount_fen, r.reason, \
+pub(super) const REFUND_SELECT: &str = "SELECT r.out_refund_no, o.out_trade_no, r.amount_fen, r.reason, \
     r.approved_by, r.source, r.status, r.refund_id, r.created_at, r.updated_at, r.success_at, \
     r.recv_account, r.flagged, r.flag_reason FROM refunds r JOIN orders o ON o.id = r.order_id";
 
@@ -252,7 +252,7 @@ fn refund_state_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<RefundState> {
     RefundState::parse(s).ok_or_else(|| bad(idx, format!("unknown refund status {s:?}")))
 }
 
-fn refund_from_row(row: &Row<'_>) -> rusqlite::Result<Refund> {
+pub(super) fn refund_from_row(row: &Row<'_>) -> rusqlite::Result<Refund> {
     let source = row.get_ref(5)?.as_str()?;
     Ok(Refund {
         out_refund_no: row.get(0)?,

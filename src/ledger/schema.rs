@@ -130,6 +130,28 @@ CREATE INDEX refunds_unfinished ON refunds (created_at)
 CREATE TRIGGER refunds_never_deleted BEFORE DELETE ON refunds
 BEGIN SELECT RAISE(ABORT, 'refunds are never deleted'); END;
 "#,
+    // 4: reconciliations with WeChat's trade bill, one row per run (the latest run of a day is its state).
+    // `day` is the Beijing calendar day of the bill (`YYYY-MM-DD`); the fee is the bill's service fee in
+    // 0.00001 yuan, as the bill gives it (`wxpay::bill::Fee`); `report` is the printed result, each difference
+    // explained. Orders are found by payment time for this, hence the index.
+    r#"
+CREATE TABLE reconciliations (
+    id          INTEGER PRIMARY KEY,
+    day         TEXT    NOT NULL CHECK (length(day) = 10),
+    ran_at      INTEGER NOT NULL,
+    bill        TEXT    NOT NULL CHECK (bill IN ('bill', 'no_bill')),
+    matched     INTEGER NOT NULL CHECK (matched >= 0),
+    differences INTEGER NOT NULL CHECK (differences >= 0),
+    unexplained INTEGER NOT NULL CHECK (unexplained >= 0 AND unexplained <= differences),
+    fee_e5      INTEGER NOT NULL,
+    report      TEXT    NOT NULL
+) STRICT;
+CREATE INDEX reconciliations_by_day ON reconciliations (day, id);
+CREATE INDEX orders_by_paid_at ON orders (paid_at) WHERE paid_at IS NOT NULL;
+
+CREATE TRIGGER reconciliations_never_deleted BEFORE DELETE ON reconciliations
+BEGIN SELECT RAISE(ABORT, 'reconciliations are never deleted'); END;
+"#,
 ];
 
 /// The schema version this PayDesk writes.

@@ -88,7 +88,7 @@ pub(crate) fn status_at(row: &Row<'_>, idx: usize) -> rusqlite::Result<OrderStat
 }
 
 /// The columns [`order_from_row`] reads, in order.
-const ORDER_COLUMNS: &str = "out_trade_no, station, cashier, created_at, expires_at, total_fen, body, \
+pub(super) const ORDER_COLUMNS: &str = "out_trade_no, station, cashier, created_at, expires_at, total_fen, body, \
     notify_url, spbill_create_ip, product_id, device_info, time_start, time_expire, status, close_reason, \
     code_url, prepay_id, transaction_id, paid_at, cash_fee_fen, bank_type, openid, flagged, flag_reason, \
     updated_at, rechecks, \
@@ -97,7 +97,7 @@ const ORDER_COLUMNS: &str = "out_trade_no, station, cashier, created_at, expires
     (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r WHERE r.order_id = orders.id \
         AND r.status IN ('requesting', 'processing', 'change')) AS refund_pending_fen";
 
-fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
+pub(super) fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
     let close_reason: Option<String> = row.get(14)?;
     Ok(Order {
         out_trade_no: row.get(0)?,

@@ -35,6 +35,9 @@ pub struct SandboxConfig {
     pub refund_min_interval: Duration,
     /// Also serve HTTPS, with client certificates (`/secapi/*` needs the merchant's).
     pub tls: Option<TlsSettings>,
+    /// Serve today's trade bill too (the live gateway has a day's bill from 10:00 the next day): for tests
+    /// and training, so a day can be reconciled before it is over.
+    pub bills_today: bool,
 }
 
 /// The sandbox's HTTPS port: where it listens and the directory of its PKI (issued on first start, see
@@ -59,6 +62,7 @@ impl Default for SandboxConfig {
             signer: Arc::new(V2Signer),
             refund_min_interval: Duration::from_secs(60),
             tls: None,
+            bills_today: false,
         }
     }
 }
@@ -75,6 +79,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("persist", &self.persist)
             .field("refund_min_interval", &self.refund_min_interval)
             .field("tls", &self.tls)
+            .field("bills_today", &self.bills_today)
             .finish_non_exhaustive()
     }
 }

@@ -11,7 +11,8 @@
 //! 5. `appid`, `mch_id`, `nonce_str` present (`LACK_PARAMS`); `mch_id` is this merchant's
 //!    (`MCHID_NOT_EXIST`); `appid` is its appid: a well-formed appid of someone else is
 //!    `APPID_MCHID_NOT_MATCH`, anything else `APPID_NOT_EXIST`;
-//! 6. the endpoint's own rules ([`super::store`]; refunds: [`super::refund`]).
+//! 6. the endpoint's own rules ([`super::store`]; refunds: [`super::refund`]; the bill: [`super::bill`],
+//!    whose answers are a text bill or an unsigned XML error, see [`bill_answer`]).
 //!
 //! `/secapi/pay/refund` is reached only with a verified client certificate (the router's `secapi_guard`
 //! refuses it before this pipeline otherwise, and always on the plain port); a certificate of another
@@ -27,7 +28,7 @@ use super::Inner;
 use super::store::Refusal;
 use super::tls::ClientCert;
 use crate::wxpay::TradeState;
-use crate::wxpay::envelope::fail_reply;
+use crate::wxpay::envelope::{RequestError, fail_reply};
 use crate::wxpay::sign::{self, Params, SignType};
 use crate::wxpay::xml;
 use axum::Extension;
@@ -36,7 +37,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-/// The gateway's endpoints. Downloadbill would be one more variant here and one more arm in [`dispatch`].
+/// The gateway's endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {
     UnifiedOrder,
@@ -44,6 +45,8 @@ pub enum Api {
     CloseOrder,
     Refund,
     RefundQuery,
+    /// Answered with a text bill, not a signed message: see [`bill_answer`].
+    DownloadBill,
 }
 
 impl Api {
@@ -54,6 +57,7 @@ impl Api {
             "/pay/closeorder" => Some(Api::CloseOrder),
             "/secapi/pay/refund" => Some(Api::Refund),
             "/pay/refundquery" => Some(Api::RefundQuery),
+            "/pay/downloadbill" => Some(Api::DownloadBill),
             _ => None,
         }
     }
@@ -91,6 +95,9 @@ pub async fn handle(
         )
             .into_response();
     }
+    if api == Api::DownloadBill {
+        return bill_answer(&inner, &method, &body);
+    }
     // The merchant id of the verified client certificate, if any (the guard let `/secapi/*` through only
     // with one).
     let cert_mch_id = match client.as_deref() {
@@ -122,6 +129,67 @@ pub async fn handle(
         body,
     )
         .into_response()
+}
+
+/// `/pay/downloadbill`: the same checks as every call (steps 2, 3 and 5), then the bill (`bill.rs`). Its
+/// refusals are unsigned XML bodies with `return_msg` and `error_code`, as live (reference §8); the bill is
+/// text (or gzip) and carries no signature.
+fn bill_answer(inner: &Arc<Inner>, method: &Method, body: &[u8]) -> Response {
+    let xml_fail = |msg: &str, code: &str| {
+        let mut p = Params::new();
+        p.insert("return_code".into(), "FAIL".into());
+        p.insert("return_msg".into(), msg.into());
+        p.insert("error_code".into(), code.into());
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+            xml::encode(&p).unwrap_or_else(|_| fail_reply(msg)),
+        )
+            .into_response()
+    };
+    if method != Method::POST {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+            fail_reply("REQUIRE_POST_METHOD"),
+        )
+            .into_response();
+    }
+    let req = match inner.sealer().open_request(body) {
+        Ok((req, _)) => req,
+        Err(RequestError::Sign(_)) => return xml_fail("SIGN ERROR", "20001"),
+        Err(e) => return xml_fail(e.return_msg(), "20001"),
+    };
+    if let Err(Refusal::Business { code, des }) = check_merchant(inner, &req) {
+        return xml_fail(&des, code);
+    }
+    let store = inner.store();
+    let ctx = super::bill::BillContext {
+        appid: &inner.appid,
+        mch_id: &inner.mch_id,
+        now: inner.now(),
+        bills_today: inner.bills_today,
+    };
+    let reply = super::bill::download_bill(&ctx, &req, &store.all(), &store.refunds.all());
+    drop(store);
+    match reply {
+        super::bill::BillReply::Fail { msg, error_code } => xml_fail(msg, error_code),
+        super::bill::BillReply::Bill(bytes) => {
+            let gzip = bytes.starts_with(&[0x1f, 0x8b]);
+            tracing::debug!(bytes = bytes.len(), gzip, "sandbox: bill served");
+            let content_type = if gzip {
+                "application/x-gzip"
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, content_type)],
+                bytes,
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Change the first hex digit of a signature (keeping its length, so the client sees a mismatch).
@@ -270,5 +338,7 @@ fn dispatch(
             Ok(fields)
         }
         Api::RefundQuery => store.refund_query(req),
+        // Answered by `bill_answer` before the signed-message pipeline.
+        Api::DownloadBill => Err(Refusal::Protocol("invalid request".into())),
     }
 }

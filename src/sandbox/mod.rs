@@ -14,6 +14,8 @@
 //! * POSTs signed payment notifications on the live retry schedule ([`NOTIFY_SCHEDULE`]);
 //! * refunds ([`refund`]): `/secapi/pay/refund` and `/pay/refundquery` with the live rules, refunds that
 //!   settle PROCESSING → SUCCESS / CHANGE / REFUNDCLOSE and their encrypted notifications;
+//! * the trade bill ([`bill`]): `/pay/downloadbill` serves its payments and refunds of a finished Beijing day
+//!   in the live text format (gzip on request); today's only with [`SandboxConfig::bills_today`];
 //! * optionally an HTTPS port with its own PKI ([`tls`], [`TlsSettings`]) where `/secapi/*` needs the
 //!   merchant's client certificate, as live; the plain port refuses `/secapi/*` always;
 //! * injects faults on demand ([`Faults`]), including really closing its port.
@@ -23,12 +25,13 @@
 //! tests can run it with an independent one. It depends on `wxpay` and the leaf modules only.
 //!
 //! What it is not: a merchant (it keeps no ledger and knows nothing of the engine), a model of WeChat's risk
-//! checks, coupons or bills (an endpoint is one `gateway::Api` variant and one handler).
+//! checks or coupons (an endpoint is one `gateway::Api` variant and one handler).
 //!
 //! Decisions where the live behaviour is not documented (reference §15) are stated where they are made:
 //! the default payment window ([`order::DEFAULT_WINDOW`]), what orderquery says after expiry
 //! ([`order::Order::effective_state`]), the closeorder 5-minute refusal ([`store::Store::close_order`]).
 
+mod bill;
 mod config;
 mod customer;
 mod gateway;
@@ -108,6 +111,8 @@ pub(crate) struct Inner {
     close_min_age: chrono::Duration,
     refund_min_interval: chrono::Duration,
     notify_time_scale: f64,
+    /// Serve today's bill too (see [`SandboxConfig::bills_today`]).
+    bills_today: bool,
     persist: Option<PathBuf>,
     faults: Mutex<FaultState>,
     store: Mutex<store::Store>,
@@ -290,6 +295,7 @@ impl Sandbox {
             refund_min_interval: chrono::Duration::from_std(config.refund_min_interval)
                 .unwrap_or(chrono::Duration::MAX),
             notify_time_scale: config.notify_time_scale.max(0.0),
+            bills_today: config.bills_today,
             persist: config.persist,
             faults: Mutex::new(FaultState {
                 faults: config.faults.clone(),

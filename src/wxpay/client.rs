@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use rustls_pki_types::CertificateDer;
 
 use super::api::{self, QueryResult, UnifiedOrder, UnifiedOrderResult};
+use super::bill::{self, BillAnswer, BillRequest};
 use super::cert::MerchantIdentity;
 use super::envelope::{self, Merchant};
 use super::error::{Action, TransportKind, WxError};
@@ -301,11 +302,50 @@ impl WxClient {
         retry: RetryPolicy,
         refine: fn(WxError) -> WxError,
     ) -> Result<Params, WxError> {
+        self.call_reading(http, path, build, retry, refine, xml::MAX_BODY, |bytes| {
+            envelope::open_response(bytes, &self.merchant)
+        })
+        .await
+    }
+
+    /// Download the trade bill of a Beijing-time day (reference §8). Retried like the other idempotent
+    /// calls on transport errors. `No Bill Exist` is an answer ([`BillAnswer::NoBill`]), not an error; a
+    /// bill not generated yet is [`bill::BillError::NotReady`]. The bill is not signed (only XML messages are):
+    /// it is as trustworthy as the TLS connection it came on.
+    pub async fn download_bill(&self, req: &BillRequest) -> Result<BillAnswer, WxError> {
+        self.call_reading(
+            &self.http,
+            "/pay/downloadbill",
+            || req.params(&self.merchant),
+            self.config.retry,
+            |e| e,
+            bill::MAX_BILL,
+            |bytes| Ok(bill::read_answer(bytes)?),
+        )
+        .await
+    }
+
+    /// POST signed requests to `path` until one is answered or retrying is pointless; `read` turns the
+    /// body (at most `limit` bytes) into the answer.
+    #[allow(clippy::too_many_arguments)]
+    async fn call_reading<T>(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        build: impl Fn() -> Params,
+        retry: RetryPolicy,
+        refine: fn(WxError) -> WxError,
+        limit: usize,
+        read: impl Fn(&[u8]) -> Result<T, WxError>,
+    ) -> Result<T, WxError> {
         let mut attempt = 1;
         loop {
             let base = self.pick_base();
             let body = self.merchant.request_body(build())?;
-            let result = self.post_once(http, &base, path, body).await;
+            let result = match self.post_once(http, &base, path, body, limit).await {
+                Ok(bytes) => read(&bytes),
+                Err(e) => Err(e),
+            };
             let err = match result {
                 Ok(fields) => return Ok(fields),
                 Err(e) => refine(e),
@@ -329,7 +369,8 @@ impl WxClient {
         base: &str,
         path: &str,
         body: String,
-    ) -> Result<Params, WxError> {
+        limit: usize,
+    ) -> Result<Vec<u8>, WxError> {
         let url = format!("{base}{path}");
         let resp = http
             .post(&url)
@@ -360,8 +401,7 @@ impl WxClient {
                 detail: format!("HTTP {status} from {url}"),
             });
         }
-        let bytes = read_limited(resp, xml::MAX_BODY).await?;
-        envelope::open_response(&bytes, &self.merchant)
+        read_limited(resp, limit).await
     }
 
     /// The base URL for the next call; after the failback period the primary is tried again.

@@ -10,6 +10,7 @@
 //! (reference §7.1, §7.2). A retry of a refund always reuses its `out_refund_no`: a new number risks a double
 //! refund (§14.22).
 
+use super::bill::BillError;
 use super::sign::SignError;
 use super::xml::XmlError;
 
@@ -87,6 +88,9 @@ pub enum WxError {
         "refunds need the merchant API certificate (apiclient_cert.p12, or apiclient_cert.pem + apiclient_key.pem): set `cert` (and `cert_key` for PEM) in [merchant]; nothing was sent"
     )]
     NoClientCertificate,
+    /// downloadbill: no bill could be had, or it did not read (see [`BillError`]).
+    #[error("trade bill: {0}")]
+    Bill(#[from] BillError),
 }
 
 impl WxError {
@@ -105,6 +109,7 @@ impl WxError {
             WxError::InvalidRequest(_) => Action::FixRequest,
             WxError::Refund { code, des } => refund_action(code, des),
             WxError::NoClientCertificate => Action::FixConfig,
+            WxError::Bill(e) => bill_action(e),
         }
     }
 
@@ -140,6 +145,17 @@ impl WxError {
 
     /// A sentence a cashier or manager can act on.
     pub fn advice(&self) -> String {
+        if let WxError::Bill(e) = self {
+            return match e {
+                BillError::NotReady(_) => format!("{self}."),
+                BillError::Refused { .. } => format!(
+                    "{self}. Check the merchant settings (`paydesk config check`) and the bill date (the last 3 months only)."
+                ),
+                _ => format!(
+                    "{self}. Download the bill again; if it stays unreadable, compare it on the merchant platform."
+                ),
+            };
+        }
         match self.action() {
             Action::RetrySame if matches!(self, WxError::Refund { .. }) => format!(
                 "{self}. PayDesk retries with the same refund number (never a new one: that could refund twice)."
@@ -195,6 +211,19 @@ fn protocol_action(msg: &str) -> Action {
         Action::FixConfig
     } else {
         Action::FixRequest
+    }
+}
+
+/// What to do when no bill could be had: wait for one not ready yet; fix the settings the gateway refused;
+/// fetch again one that did not read (the transfer may have broken it).
+fn bill_action(e: &BillError) -> Action {
+    match e {
+        BillError::NotReady(_) => Action::RetryLater,
+        BillError::Refused { msg, .. } if msg.contains("SIGN") || msg.contains("权限") => {
+            Action::FixConfig
+        }
+        BillError::Refused { .. } => Action::FixRequest,
+        _ => Action::RetrySame,
     }
 }
 
