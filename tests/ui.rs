@@ -749,7 +749,9 @@ fn a_paid_order_is_refunded_from_the_history_with_the_manager_pin() {
     });
     h.get_by_label("退款成功：钱已退回顾客");
     h.get_by_label("已退 ¥4.80 · 处理中 ¥0.00 · 可退 ¥20.00");
-    h.get_by_label_contains("退一碗面");
+    // The refund's line names who approved it and why; the order's events (read again) have it too.
+    h.get_by_label_contains("批准：manager PIN (sandbox 0000)");
+    assert!(h.query_all_by_label_contains("退一碗面").count() >= 2);
     h.get_by_label(&format!("{no}R1"));
     drop(h);
     rt.block_on(app.shutdown());
