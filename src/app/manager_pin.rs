@@ -188,6 +188,26 @@ impl FailureStore {
         }
     }
 
+    /// Hold this while reading, checking and writing the count: PIN checks take turns across processes (the
+    /// window, several `paydesk refund` at once), so parallel guesses are each counted.
+    fn lock(&self) -> Result<std::fs::File, PinError> {
+        let storage = |e: std::io::Error| PinError::Storage {
+            path: self.path.display().to_string(),
+            error: e.to_string(),
+        };
+        if let Some(dir) = self.path.parent() {
+            crate::fsutil::create_private_dir(dir).map_err(storage)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path.with_extension("lock"))
+            .map_err(storage)?;
+        file.lock().map_err(storage)?;
+        Ok(file)
+    }
+
     fn save(&self, f: &Failures) -> Result<(), PinError> {
         let text = match f.last {
             Some(last) => format!(
@@ -219,10 +239,17 @@ pub fn check(
     pin: &str,
     now: DateTime<Utc>,
 ) -> Result<(), PinError> {
+    if matches!(expected, Expected::NotSet) {
+        return Err(PinError::NotSet);
+    }
+    let _turn = store.lock()?;
     let failures = store.load();
     if let Some(until) = locked_until(&failures, now) {
         return Err(PinError::Locked { until });
     }
+    // Counted as wrong before the (slow) check, cleared if it was right: a check cut short still counts.
+    let after = after_failure(&failures, now);
+    store.save(&after)?;
     let right = match expected {
         Expected::NotSet => return Err(PinError::NotSet),
         Expected::SandboxDefault => {
@@ -232,13 +259,9 @@ pub fn check(
         Expected::Hash(phc) => valid_pin(pin) && verify_pin(pin, phc)?,
     };
     if right {
-        if failures.count > 0 {
-            store.save(&Failures::default())?;
-        }
+        store.save(&Failures::default())?;
         return Ok(());
     }
-    let after = after_failure(&failures, now);
-    store.save(&after)?;
     match locked_until(&after, now) {
         Some(until) => Err(PinError::Locked { until }),
         None => Err(PinError::Wrong {
@@ -337,6 +360,42 @@ mod tests {
         assert_eq!(Expected::of(Some("$h"), true), Expected::Hash("$h"));
         assert_eq!(Expected::of(None, true), Expected::SandboxDefault);
         assert_eq!(Expected::of(None, false), Expected::NotSet);
+    }
+
+    #[test]
+    fn guesses_made_at_the_same_time_are_each_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = hash_pin_with("9876", &cheap()).unwrap();
+        let results: Vec<Result<(), PinError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..10)
+                .map(|i| {
+                    let (dir, hash) = (dir.path(), hash.as_str());
+                    s.spawn(move || {
+                        // Each guess from its own handle, as from separate `paydesk refund` processes.
+                        let store = FailureStore::new(dir);
+                        check(
+                            Expected::Hash(hash),
+                            &store,
+                            &format!("{:04}", 1000 + i),
+                            t0(),
+                        )
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let wrong = results
+            .iter()
+            .filter(|r| matches!(r, Err(PinError::Wrong { .. })))
+            .count();
+        assert_eq!(wrong, MAX_FAILURES as usize - 1, "{results:?}");
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, Err(PinError::Wrong { .. } | PinError::Locked { .. }))),
+            "{results:?}"
+        );
+        assert_eq!(FailureStore::new(dir.path()).load().count, MAX_FAILURES);
     }
 
     #[test]

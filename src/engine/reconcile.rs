@@ -70,6 +70,9 @@ pub enum DifferenceKind {
     RefundAmountDiffers,
     /// The bill's refund status contradicts the ledger's.
     RefundStatusDiffers,
+    /// A row that is neither a payment (`SUCCESS`) nor a refund, e.g. `REVOKED`: never applied, the manager
+    /// looks.
+    NotAPayment,
 }
 
 /// What to apply to the ledger to make it agree with the bill.
@@ -161,6 +164,21 @@ pub fn compare(rows: &[BillRow], ledger: &LedgerSide) -> Comparison {
     };
     let mut matched = 0;
     for row in rows.iter().filter(|r| !r.is_refund()) {
+        // Only a SUCCESS row is money received; anything else is shown, never applied as a payment.
+        if row.trade_state != "SUCCESS" {
+            diff(
+                DifferenceKind::NotAPayment,
+                row,
+                None,
+                format!(
+                    "the bill's row for {} (transaction {}) says {}, not SUCCESS: not applied; check it on \
+                     the merchant platform",
+                    row.out_trade_no, row.transaction_id, row.trade_state
+                ),
+                None,
+            );
+            continue;
+        }
         paid_in_bill.insert(row.out_trade_no.as_str());
         let when = format_wx_datetime(row.trade_time);
         let Some(order) = ledger.orders.get(&row.out_trade_no) else {
@@ -246,33 +264,34 @@ pub fn compare(rows: &[BillRow], ledger: &LedgerSide) -> Comparison {
                     format!(
                         "refund {} of {} ({}) is in WeChat's bill but not in the ledger: made on the \
                          merchant platform",
-                        r.out_refund_no, r.amount, r.status
+                        r.out_refund_no, r.requested, r.status
                     )
                 } else {
                     format!(
                         "refund {} of {} of an order this ledger does not have",
-                        r.out_refund_no, r.amount
+                        r.out_refund_no, r.requested
                     )
                 },
                 known.then(|| Fix::RecordRefund {
                     out_trade_no: row.out_trade_no.clone(),
                     out_refund_no: r.out_refund_no.clone(),
                     refund_id: r.refund_id.clone(),
-                    amount: r.amount,
+                    amount: r.requested,
                     accepted_at: row.trade_time,
                     outcome: refund_input(&r.status).filter(|i| *i != RefundInput::Processing),
                 }),
             );
             continue;
         };
-        if stored.amount != r.amount {
+        // The ledger keeps what was asked for (refund_fee = 申请退款金额); 退款金额 is less when coupons paid part.
+        if stored.amount != r.requested {
             diff(
                 DifferenceKind::RefundAmountDiffers,
                 row,
                 no,
                 format!(
                     "refund {}: WeChat's bill has {}, the ledger {}",
-                    r.out_refund_no, r.amount, stored.amount
+                    r.out_refund_no, r.requested, stored.amount
                 ),
                 None,
             );
@@ -863,6 +882,34 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn only_a_success_row_is_money_received() {
+        let ledger = side(vec![order("V", 1200, OrderStatus::Expired, None)], vec![]);
+        let revoked = BillRow {
+            trade_state: "REVOKED".into(),
+            ..pay_row("V", 1200, "TV")
+        };
+        let c = compare(&[revoked], &ledger);
+        assert_eq!(c.differences.len(), 1);
+        assert_eq!(c.differences[0].kind, DifferenceKind::NotAPayment);
+        assert_eq!(c.differences[0].fix, None, "never applied as a payment");
+    }
+
+    #[test]
+    fn refunds_are_compared_on_the_amount_asked_for_not_what_coupons_left() {
+        // ¥8 asked for, ¥6 of it back in cash (a ¥2 coupon paid part of the order).
+        let ledger = side(
+            vec![order("B", 800, OrderStatus::Refunded, Some("TB"))],
+            vec![refund("BR1", "B", 800, RefundState::Success)],
+        );
+        let mut row = refund_row("BR1", "B", 600, "SUCCESS");
+        if let Some(r) = row.refund.as_mut() {
+            r.requested = fen(800);
+        }
+        let c = compare(&[pay_row("B", 800, "TB"), row], &ledger);
+        assert!(c.differences.is_empty(), "{:?}", c.differences);
     }
 
     #[test]

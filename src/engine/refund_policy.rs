@@ -21,7 +21,10 @@
 //!   `refund_retry_later` until the balance allows it.
 //! - Refused for good (USER_ACCOUNT_ABNORMAL, TRADE_OVERDUE, the order fully refunded already, the order
 //!   unknown, a request or configuration the gateway refuses): recorded as refused; its amount is
-//!   refundable again and the manager is told what to do instead.
+//!   refundable again and the manager is told what to do instead. A refusal that an earlier send of this
+//!   same number could have caused (the order "fully refunded already", a generic ERROR, "the amount is
+//!   wrong": the first send was accepted but its answer was lost) is recorded only after refundquery says
+//!   there is no refund under this number; if there is one, its status is recorded instead.
 //! - Found at start-up in flight: asked about first (refundquery); a refund the gateway does not know is
 //!   sent again with its own number.
 
@@ -95,6 +98,8 @@ pub struct RefundFacts {
     pub polls: u32,
     /// The manager was told (NOTENOUGH, or an accepted refund the gateway no longer knows) in this watch.
     pub alerted: bool,
+    /// The last send was refused with this action, and the refusal is being checked by refundquery.
+    pub refused: Option<Action>,
 }
 
 /// The refund watcher's next step.
@@ -176,14 +181,11 @@ fn on_answer(f: &RefundFacts, t: &Timing, a: &RefundAnswer) -> Option<RefundStep
             Action::TopUpBalance => Some(RefundStep::Send {
                 after: t.refund_retry_later,
             }),
+            // A refusal an earlier, accepted send of this number could explain: ask before believing it.
+            Action::RefundOtherwise | Action::FullyRefunded => Some(RefundStep::Query {
+                after: t.refund_poll_interval,
+            }),
             // This request with this number was refused: it was never accepted, so its amount is free again.
-            Action::RefundOtherwise => record(
-                RefundInput::Refused,
-                "cannot be refunded through WeChat Pay",
-            ),
-            Action::FullyRefunded => {
-                record(RefundInput::Refused, "the order is fully refunded already")
-            }
             Action::NotRefundable | Action::NewOutTradeNo | Action::TreatAsPaid => record(
                 RefundInput::Refused,
                 "the gateway knows no paid order to refund",
@@ -195,11 +197,28 @@ fn on_answer(f: &RefundFacts, t: &Timing, a: &RefundAnswer) -> Option<RefundStep
             Action::FixRequest => record(RefundInput::Refused, "the gateway refuses the request"),
         },
         RefundAnswer::Refused(_) => None,
+        // The refusal being checked is confirmed: nothing was accepted under this number.
+        RefundAnswer::NotExist if requesting && let Some(action) = f.refused => {
+            record(RefundInput::Refused, refused_why(action))
+        }
         RefundAnswer::NotExist if requesting => Some(RefundStep::Send { after }),
         RefundAnswer::NotExist if f.state == S::Processing && !f.alerted => {
             Some(RefundStep::Alert(RefundAlert::NotExistAfterAccepted))
         }
         RefundAnswer::NotExist | RefundAnswer::Unknown => None,
+    }
+}
+
+/// Why a refusal confirmed by refundquery is recorded.
+fn refused_why(action: Action) -> &'static str {
+    match action {
+        Action::FullyRefunded => {
+            "the order is fully refunded already (refundquery: no refund under this number)"
+        }
+        Action::Query => {
+            "the answer did not hold and refundquery knows no refund under this number"
+        }
+        _ => "cannot be refunded through WeChat Pay (refundquery: no refund under this number)",
     }
 }
 
@@ -279,6 +298,7 @@ mod tests {
             failures: 0,
             polls: 0,
             alerted: false,
+            refused: None,
         }
     }
 
@@ -442,19 +462,58 @@ mod tests {
                 rec(RefundInput::Refused),
             ),
             (
-                "ERROR 订单已全额退款: refused (nothing left at the gateway)",
+                "ERROR 订单已全额退款: an earlier send of this number may have been accepted: ask first",
                 || RefundFacts {
                     answer: refused("ERROR", "订单已全额退款"),
+                    sends: 2,
+                    refused: Some(Action::FullyRefunded),
+                    ..requesting()
+                },
+                RefundStep::Query {
+                    after: Timing::live().refund_poll_interval,
+                },
+            ),
+            (
+                "ERROR, another message: ask first too",
+                || RefundFacts {
+                    answer: refused("ERROR", "交易未结算资金不足"),
                     sends: 1,
+                    refused: Some(Action::RefundOtherwise),
+                    ..requesting()
+                },
+                RefundStep::Query {
+                    after: Timing::live().refund_poll_interval,
+                },
+            ),
+            (
+                "the refusal checked: refundquery knows no refund under this number: refused",
+                || RefundFacts {
+                    answer: Some(RefundAnswer::NotExist),
+                    sends: 2,
+                    queries: 1,
+                    refused: Some(Action::FullyRefunded),
                     ..requesting()
                 },
                 rec(RefundInput::Refused),
             ),
             (
-                "ERROR, another message: refused, refund another way",
+                "the refusal checked: the first send was accepted and has succeeded: recorded so",
                 || RefundFacts {
-                    answer: refused("ERROR", "交易未结算资金不足"),
+                    answer: status(RefundStatus::Success),
+                    sends: 2,
+                    queries: 1,
+                    refused: Some(Action::FullyRefunded),
+                    ..requesting()
+                },
+                rec(RefundInput::Succeeded),
+            ),
+            (
+                "an answer that did not hold, and no refund under this number: refused, not sent forever",
+                || RefundFacts {
+                    answer: Some(RefundAnswer::NotExist),
                     sends: 1,
+                    queries: 1,
+                    refused: Some(Action::Query),
                     ..requesting()
                 },
                 rec(RefundInput::Refused),

@@ -38,6 +38,8 @@ struct Memory {
     failures: u32,
     polls: u32,
     alerted: bool,
+    /// The last send's refusal, being checked by refundquery.
+    refused: Option<crate::wxpay::Action>,
 }
 
 /// Watch refund `no` until the policy says stop. `startup`: found in flight at start-up. `ready` is told
@@ -80,6 +82,7 @@ pub(super) async fn watch(
             failures: m.failures,
             polls: m.polls,
             alerted: m.alerted,
+            refused: m.refused,
         };
         let step = policy::next_refund_step(&facts, &timing);
         let after = match step {
@@ -218,9 +221,14 @@ async fn send(inner: &Arc<Inner>, refund: &Refund, total: Fen, m: &mut Memory) {
             m.refund_id = Some(accepted.refund_id.clone());
             m.accepted_fee = Some(accepted.refund_fee);
             m.answer = Some(RefundAnswer::Accepted);
+            m.refused = None;
         }
         Err(e) => {
             let answer = answer_of_send_error(&e);
+            m.refused = match &answer {
+                RefundAnswer::Refused(action) => Some(*action),
+                _ => None,
+            };
             let notice = match &answer {
                 RefundAnswer::Unknown => {
                     m.failures += 1;

@@ -126,6 +126,8 @@ impl Reducer<'_> {
                     && matches!(f.step, RefundStep::Confirming { .. })
                 {
                     f.step = RefundStep::Entering;
+                    // The PIN approved that amount; a changed one is approved again.
+                    self.fields.refund.pin.clear();
                 }
             }
             UiCommand::CloseRefund => {

@@ -17,14 +17,24 @@ use super::theme::{colour, size, space};
 use crate::app::window::{OrderRefunds, RefundState, RefundView};
 use crate::money::Fen;
 
-/// The refund form's typed text.
-#[derive(Debug, Default)]
+/// The refund form's typed text. Its `Debug` never shows the PIN.
+#[derive(Default)]
 pub struct RefundFields {
     /// Yuan, as typed; filled with what is left when the form opens.
     pub amount: String,
     pub reason: String,
     /// Never kept after it is sent.
     pub pin: String,
+}
+
+impl std::fmt::Debug for RefundFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefundFields")
+            .field("amount", &self.amount)
+            .field("reason", &self.reason)
+            .field("pin", &"****")
+            .finish()
+    }
 }
 
 /// Check the form before the confirmation: the amount (yuan, at most what is left, more than zero) and that a
@@ -101,7 +111,12 @@ pub(crate) fn draw(
     match form {
         None => {
             let info = &cx.refund_info;
-            if refunds.refundable > Fen::ZERO {
+            // One refund of an order at a time: the next one once this one is final (so a refund that seems
+            // slow is not made twice).
+            let under_way = refunds.refunds.iter().any(|r| r.status.is_unfinished());
+            if under_way {
+                ui.label(RichText::new(t.refund_under_way).color(colour::MUTED));
+            } else if refunds.refundable > Fen::ZERO {
                 if info.available {
                     let button =
                         egui::Button::new(RichText::new(t.refund_button).size(size::BUTTON));
