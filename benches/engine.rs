@@ -1,7 +1,9 @@
 //! End-to-end latencies against the sandbox on loopback, with the real engine and a real ledger file:
 //! Charge → code_url; the customer pays → the order is paid in the ledger, by the notification path and by
 //! polling alone (live timing: first query after 3 s, then every 2 s).
-//! Run: `cargo bench --bench engine`. Prints p50/p99 for each.
+//! Run: `cargo bench --bench engine`. Prints p50/p99 for each. Then the gateway unreachable at start-up: the
+//! CPU the engine uses over 10 s with 50 unfinished orders and a gateway port that drops every connection
+//! (`ENGINE_BENCH_ONLY=offline` runs only that).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -91,11 +93,67 @@ async fn pay_latencies(engine: &Engine, sb: &Sandbox, n: u32, spread: Duration) 
         .collect()
 }
 
+/// The CPU time this process has used (Linux: utime + stime of /proc/self/stat, in clock ticks of 1/100 s,
+/// the kernel's USER_HZ on every Linux PayDesk runs on).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // After the command name: state is field 3, utime field 14, stime field 15.
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// A power cut with the router still down: orders left unfinished, then a start whose every query fails.
+/// Prints the engine's CPU over 10 s and how many connections it tried.
+async fn offline(sb: &Sandbox) {
+    const ORDERS: u32 = 50;
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), sb, Timing::live()).await;
+    for i in 0..ORDERS {
+        e.charge(cart(i)).await.unwrap();
+    }
+    e.shutdown().await;
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", tcp.local_addr().unwrap());
+    let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = attempts.clone();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = tcp.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    let gateway = Gateway {
+        primary: url,
+        backup: None,
+        merchant: sandbox_merchant(),
+        sandbox: true,
+    };
+    let mut s = engine_settings(&Config::sandbox_default(), dir.path(), gateway);
+    s.timing = Timing::live();
+    let e = Engine::start(s).await.unwrap();
+    let (cpu0, wall0) = (cpu_time(), Instant::now());
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let (cpu1, wall) = (cpu_time(), wall0.elapsed());
+    match (cpu0, cpu1) {
+        (Some(a), Some(b)) => println!(
+            "{:<44} CPU {:.2} % of one core over {:.1?}, {} query attempts for {ORDERS} orders",
+            "gateway unreachable at start-up",
+            (b - a).as_secs_f64() / wall.as_secs_f64() * 100.0,
+            wall,
+            attempts.load(std::sync::atomic::Ordering::SeqCst)
+        ),
+        _ => println!("gateway unreachable at start-up: CPU not measured (no /proc/self/stat)"),
+    }
+    e.shutdown().await;
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    let only_offline = std::env::var("ENGINE_BENCH_ONLY").is_ok_and(|v| v == "offline");
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let sb = Sandbox::start(
@@ -107,6 +165,11 @@ fn main() {
         )
         .await
         .unwrap();
+        if only_offline {
+            offline(&sb).await;
+            sb.shutdown().await;
+            return;
+        }
 
         // Charge → code_url (the order stored durably first, then unifiedorder).
         // The sandbox closes at once, so a cancelled order ends instead of polling for five minutes; each
@@ -151,6 +214,7 @@ fn main() {
             pay_latencies(&e, &sb, 200, Duration::from_secs(6)).await,
         );
         e.shutdown().await;
+        offline(&sb).await;
         sb.shutdown().await;
     });
 }
