@@ -444,22 +444,26 @@ mod tests {
                 RefundStep::Send { after: ms(61_000) },
             ),
             (
-                "USER_ACCOUNT_ABNORMAL: refused for good",
+                "USER_ACCOUNT_ABNORMAL: refused for good (after refundquery knows no refund under this number)",
                 || RefundFacts {
                     answer: refused("USER_ACCOUNT_ABNORMAL", ""),
                     sends: 1,
                     ..requesting()
                 },
-                rec(RefundInput::Refused),
+                RefundStep::Query {
+                    after: Timing::live().refund_poll_interval,
+                },
             ),
             (
-                "TRADE_OVERDUE: refused for good",
+                "TRADE_OVERDUE: refused for good (after refundquery knows no refund under this number)",
                 || RefundFacts {
                     answer: refused("TRADE_OVERDUE", "订单已经超过退款期限"),
                     sends: 1,
                     ..requesting()
                 },
-                rec(RefundInput::Refused),
+                RefundStep::Query {
+                    after: Timing::live().refund_poll_interval,
+                },
             ),
             (
                 "ERROR 订单已全额退款: an earlier send of this number may have been accepted: ask first",
