@@ -352,13 +352,16 @@ pub fn set_manager_pin_hash(path: &Path, phc: &str) -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
     crate::fsutil::write_atomically(path, |tmp| {
-        std::fs::write(tmp, new.as_bytes())?;
+        use std::io::Write;
+        // One handle that can write: Windows refuses to flush a file opened read-only ("Access denied").
+        let mut file = std::fs::File::create(tmp)?;
+        file.write_all(new.as_bytes())?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o600))?;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         }
-        std::fs::File::open(tmp)?.sync_all()
+        file.sync_all()
     })
     .map_err(|e| e.to_string())
 }
