@@ -659,3 +659,52 @@ fn cli_live_refunds_need_a_pin_to_be_set() {
     );
     assert!(!data.join("ledger.sqlite3").exists());
 }
+
+#[tokio::test]
+async fn a_refund_made_on_the_merchant_platform_is_recorded_from_its_notification() {
+    let dir = support::data_dir();
+    let sb = tls_sandbox(&dir.path().join("certs"), Duration::ZERO).await;
+    let engine = Engine::start(settings(dir.path(), &sb)).await.unwrap();
+    let no = paid_order(&engine, &sb, 1500).await;
+    sb.set_faults(Faults {
+        refund_settle_after: Duration::from_millis(50),
+        ..Faults::default()
+    });
+    // The manager refunds ¥4 on the merchant platform: PayDesk sends nothing, it only hears of it.
+    let platform = support::sandbox::tls_client(&sb, true);
+    platform
+        .refund(&paydesk::wxpay::api::Refund {
+            out_trade_no: no.clone(),
+            out_refund_no: "PLATFORM0001".into(),
+            total_fee: fen(1500),
+            refund_fee: fen(400),
+            refund_desc: Some("商户平台退款".into()),
+            notify_url: None,
+        })
+        .await
+        .unwrap();
+    support::eventually_async("the platform's refund is recorded and settled", || async {
+        engine
+            .refund_status("PLATFORM0001")
+            .await
+            .is_ok_and(|r| r.status == RefundState::Success)
+    })
+    .await;
+    support::eventually("the listener acknowledged the refund notification", || {
+        sb.refund("PLATFORM0001").unwrap().notify.acked
+    })
+    .await;
+    let refunds = engine.refunds_of(&no).await.unwrap();
+    assert_eq!(
+        (refunds.refunded, refunds.refundable),
+        (fen(400), fen(1100))
+    );
+    let ledger = support::engine::ledger(dir.path());
+    let stored = ledger.refund("PLATFORM0001").unwrap().unwrap();
+    assert_eq!(
+        stored.source,
+        paydesk::ledger::RefundSource::MerchantPlatform
+    );
+    assert!(stored.approved_by.contains("merchant platform"));
+    engine.shutdown().await;
+}

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use super::types::{OrderRefunds, RefundView};
 use super::{Engine, EngineError, EngineEvent, Inner};
 use crate::ledger::{
-    LedgerError, NewRefund, Refund, RefundEvidence, RefundRefusal, RefundSource, Source,
+    LedgerError, NewRefund, Refund, RefundEvidence, RefundInput, RefundRefusal, RefundSource,
+    RefundState, Source,
 };
 use crate::money::Fen;
 use crate::wxpay::api::{REFUND_NOTIFY_SUCCESS, notify_fail, parse_refund_notification};
@@ -318,16 +319,27 @@ pub(super) async fn process_notification(inner: &Arc<Inner>, body: &[u8]) -> Str
     }
 }
 
-/// A refund notification for a refund this till did not make (e.g. made on the merchant platform): written
-/// on its order's history for the manager, and acknowledged (it tells nothing the till must act on).
+/// A refund notification for a refund this till did not make (e.g. made on the merchant platform): recorded
+/// in the ledger as a merchant-platform refund (so the order's refunded total and the day's net are right),
+/// told to the manager, and acknowledged. One the ledger cannot take (more than the order has left) is told
+/// to the manager and acknowledged too: WeChat's word on money already refunded does not change by resending.
 async fn unknown_refund(inner: &Arc<Inner>, n: &RefundNotification) -> String {
     if inner.load(&n.out_trade_no).await.is_err() {
         tracing::warn!(out_trade_no = %n.out_trade_no, "refund notification for an unknown order");
         return notify_fail("unknown out_trade_no");
     }
+    let (note, at) = (n.clone(), inner.now());
+    let recorded = inner.db(move |l| record_elsewhere(l, &note, at)).await;
+    let recorded = match recorded {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(out_refund_no = %n.out_refund_no, error = %e, "cannot store a refund made elsewhere; asking WeChat to resend");
+            return notify_fail("storage error, please retry");
+        }
+    };
     let message = format!(
         "订单 {otn} 有一笔非本收银台发起的退款 {no}（{fee}，{status}）/ Order {otn} has a refund made elsewhere \
-         (e.g. the merchant platform): {no}, {fee}, {status}",
+         (e.g. the merchant platform): {no}, {fee}, {status}; {recorded}",
         otn = n.out_trade_no,
         no = n.out_refund_no,
         fee = n.refund_fee,
@@ -339,6 +351,58 @@ async fn unknown_refund(inner: &Arc<Inner>, n: &RefundNotification) -> String {
         .await;
     inner.emit(EngineEvent::Error { message });
     REFUND_NOTIFY_SUCCESS.to_string()
+}
+
+/// Who approved a refund made outside PayDesk, as the ledger names it.
+const ELSEWHERE_APPROVER: &str = "WeChat Pay merchant platform (outside PayDesk)";
+
+/// Store a refund PayDesk learns of by its notification only, with its status; says what was done.
+fn record_elsewhere(
+    l: &crate::ledger::Ledger,
+    n: &RefundNotification,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<String, crate::ledger::LedgerError> {
+    let created = l.create_refund(&NewRefund {
+        out_refund_no: n.out_refund_no.clone(),
+        out_trade_no: n.out_trade_no.clone(),
+        amount: n.refund_fee,
+        reason: "made outside PayDesk; learned from WeChat Pay's refund notification".into(),
+        approved_by: ELSEWHERE_APPROVER.into(),
+        source: RefundSource::MerchantPlatform,
+        created_at: at,
+    });
+    match created {
+        Err(crate::ledger::LedgerError::RefundRefused(why)) => {
+            return Ok(format!("not recorded in the ledger: {why}"));
+        }
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    let evidence = RefundEvidence {
+        source: Source::Notify,
+        detail: format!(
+            "refund notification: refund_status={} refund_fee={} refund_id={}",
+            n.status.as_str(),
+            n.refund_fee.get(),
+            n.refund_id
+        ),
+        refund_id: Some(n.refund_id.clone()),
+        refund_fee: Some(n.refund_fee),
+        success_at: (n.status == RefundStatus::Success)
+            .then_some(n.success_time)
+            .flatten(),
+        recv_account: n.recv_account.clone(),
+    };
+    l.apply_refund(&n.out_refund_no, RefundInput::Accepted, &evidence, at)?;
+    let mut state = RefundState::Processing;
+    if let Some(input) =
+        super::refund_policy::input_of(&n.status).filter(|i| *i != RefundInput::Processing)
+    {
+        state = l
+            .apply_refund(&n.out_refund_no, input, &evidence, at)?
+            .after;
+    }
+    Ok(format!("recorded in the ledger ({state})"))
 }
 
 impl Inner {
