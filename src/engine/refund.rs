@@ -288,21 +288,7 @@ pub(super) async fn process_notification(inner: &Arc<Inner>, body: &[u8]) -> Str
         inner.poke_refund(&no);
         return REFUND_NOTIFY_SUCCESS.to_string();
     };
-    let evidence = RefundEvidence {
-        source: Source::Notify,
-        detail: format!(
-            "refund notification: refund_status={} refund_fee={} refund_id={}",
-            n.status.as_str(),
-            n.refund_fee.get(),
-            n.refund_id
-        ),
-        refund_id: Some(n.refund_id.clone()),
-        refund_fee: Some(n.refund_fee),
-        success_at: (n.status == RefundStatus::Success)
-            .then_some(n.success_time)
-            .flatten(),
-        recv_account: n.recv_account.clone(),
-    };
+    let evidence = notification_evidence(&n);
     match inner.apply_refund(&no, input, evidence).await {
         // The amount does not match the stored refund: recorded and flagged by the ledger, never applied.
         Ok(applied) if applied.ignored == Some("amount mismatch") => {
@@ -353,6 +339,25 @@ async fn unknown_refund(inner: &Arc<Inner>, n: &RefundNotification) -> String {
     REFUND_NOTIFY_SUCCESS.to_string()
 }
 
+/// What a verified refund notification proves, for the ledger.
+fn notification_evidence(n: &RefundNotification) -> RefundEvidence {
+    RefundEvidence {
+        source: Source::Notify,
+        detail: format!(
+            "refund notification: refund_status={} refund_fee={} refund_id={}",
+            n.status.as_str(),
+            n.refund_fee.get(),
+            n.refund_id
+        ),
+        refund_id: Some(n.refund_id.clone()),
+        refund_fee: Some(n.refund_fee),
+        success_at: (n.status == RefundStatus::Success)
+            .then_some(n.success_time)
+            .flatten(),
+        recv_account: n.recv_account.clone(),
+    }
+}
+
 /// Who approved a refund made outside PayDesk, as the ledger names it.
 const ELSEWHERE_APPROVER: &str = "WeChat Pay merchant platform (outside PayDesk)";
 
@@ -378,21 +383,7 @@ fn record_elsewhere(
         Err(e) => return Err(e),
         Ok(_) => {}
     }
-    let evidence = RefundEvidence {
-        source: Source::Notify,
-        detail: format!(
-            "refund notification: refund_status={} refund_fee={} refund_id={}",
-            n.status.as_str(),
-            n.refund_fee.get(),
-            n.refund_id
-        ),
-        refund_id: Some(n.refund_id.clone()),
-        refund_fee: Some(n.refund_fee),
-        success_at: (n.status == RefundStatus::Success)
-            .then_some(n.success_time)
-            .flatten(),
-        recv_account: n.recv_account.clone(),
-    };
+    let evidence = notification_evidence(n);
     l.apply_refund(&n.out_refund_no, RefundInput::Accepted, &evidence, at)?;
     let mut state = RefundState::Processing;
     if let Some(input) =
