@@ -9,6 +9,8 @@
 //!   them, each in its own table linked to its order.
 //! - [`reconcile`] reads what a day's reconciliation with WeChat's bill compares (orders by payment time,
 //!   refunds by acceptance) and keeps each run's result; the comparison itself is the engine's.
+//! - [`report`] is the day report (日结): a business day's orders and money by status, cashier, station and
+//!   hour.
 //! - [`export`] turns a business day (as [`crate::calendar`] defines it) into the CSV the manager opens in
 //!   Excel.
 //!
@@ -22,6 +24,7 @@ mod open;
 pub mod reconcile;
 pub mod refund;
 pub mod refund_state;
+pub mod report;
 pub mod schema;
 pub mod state;
 mod store;
