@@ -11,6 +11,7 @@
 //!   refunds by acceptance) and keeps each run's result; the comparison itself is the engine's.
 //! - [`report`] is the day report (日结): a business day's orders and money by status, cashier, station and
 //!   hour.
+//! - [`shift`] keeps the cashiers' shifts (交班): sign-in, what a shift took, its handover.
 //! - [`export`] turns a business day (as [`crate::calendar`] defines it) into the CSV the manager opens in
 //!   Excel.
 //!
@@ -26,6 +27,7 @@ pub mod refund;
 pub mod refund_state;
 pub mod report;
 pub mod schema;
+pub mod shift;
 pub mod state;
 mod store;
 
@@ -39,5 +41,6 @@ pub use refund::{
 };
 pub use refund_state::{RefundInput, RefundProgress, RefundState};
 pub use schema::SCHEMA_VERSION;
+pub use shift::{Shift, ShiftRefusal, ShiftSummary};
 pub use state::{CloseReason, Decision, Input, OrderStatus};
 pub use store::{Ledger, PAID_AFTER_CANCEL_ALERT};

@@ -291,6 +291,8 @@ pub enum LedgerError {
     RefundNotFound(String),
     #[error("refund refused: {0}")]
     RefundRefused(super::refund::RefundRefusal),
+    #[error("{0}")]
+    Shift(#[from] super::shift::ShiftRefusal),
     #[error("ledger database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot write {path}: {source}")]

@@ -152,6 +152,40 @@ CREATE INDEX orders_by_paid_at ON orders (paid_at) WHERE paid_at IS NOT NULL;
 CREATE TRIGGER reconciliations_never_deleted BEFORE DELETE ON reconciliations
 BEGIN SELECT RAISE(ABORT, 'reconciliations are never deleted'); END;
 "#,
+    // 5: cashiers' shifts at a station, from sign-in to handover (`shift`). An open shift has no
+    // handed_over_at and no summary; the handover writes both at once, once (a trigger refuses any other
+    // change), and a station has at most one open shift. The summary is what the shift counted at handover
+    // (`shift::ShiftSummary`), kept as it was then even if a late payment or refund changes the sums later.
+    r#"
+CREATE TABLE shifts (
+    id             INTEGER PRIMARY KEY,
+    station        TEXT    NOT NULL,
+    cashier        TEXT    NOT NULL,
+    signed_in_at   INTEGER NOT NULL,
+    handed_over_at INTEGER CHECK (handed_over_at >= signed_in_at),
+    orders         INTEGER CHECK (orders >= 0),
+    received_fen   INTEGER CHECK (received_fen >= 0),
+    refunds        INTEGER CHECK (refunds >= 0),
+    refunded_fen   INTEGER CHECK (refunded_fen >= 0),
+    net_fen        INTEGER CHECK (net_fen = received_fen - refunded_fen),
+    CHECK ((handed_over_at IS NULL AND orders IS NULL AND received_fen IS NULL AND refunds IS NULL
+                AND refunded_fen IS NULL AND net_fen IS NULL)
+        OR (handed_over_at IS NOT NULL AND orders IS NOT NULL AND received_fen IS NOT NULL
+                AND refunds IS NOT NULL AND refunded_fen IS NOT NULL AND net_fen IS NOT NULL))
+) STRICT;
+-- One open shift per station: the one a restarted till resumes.
+CREATE UNIQUE INDEX shifts_open_per_station ON shifts (station) WHERE handed_over_at IS NULL;
+CREATE INDEX shifts_by_signed_in_at ON shifts (signed_in_at);
+-- A shift's orders: this station and cashier, by payment time.
+CREATE INDEX orders_by_station_cashier ON orders (station, cashier, paid_at);
+
+CREATE TRIGGER shifts_never_deleted BEFORE DELETE ON shifts
+BEGIN SELECT RAISE(ABORT, 'shifts are never deleted'); END;
+CREATE TRIGGER shifts_handed_over_once BEFORE UPDATE ON shifts
+WHEN OLD.handed_over_at IS NOT NULL OR NEW.id IS NOT OLD.id OR NEW.station IS NOT OLD.station
+    OR NEW.cashier IS NOT OLD.cashier OR NEW.signed_in_at IS NOT OLD.signed_in_at
+BEGIN SELECT RAISE(ABORT, 'a shift changes once, at its handover'); END;
+"#,
 ];
 
 /// The schema version this PayDesk writes.
