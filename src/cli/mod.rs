@@ -175,6 +175,13 @@ pub enum ConfigAction {
     /// Only its salted hash is stored, in [manager] of the configuration file. In sandbox mode the PIN is
     /// 0000 until one is set; live refunds are refused until one is set.
     SetManagerPin,
+    /// Set (or change) a cashier's sign-in PIN (4-12 digits, from PAYDESK_CASHIER_PIN or asked for twice).
+    /// NAME must be in [store] cashiers. Only its salted hash is stored, in [shift.cashier_pins]; a cashier
+    /// without one signs in without a PIN.
+    SetCashierPin {
+        /// The cashier, as in [store] cashiers.
+        name: String,
+    },
 }
 
 /// Run a parsed command line. The GUI is started by `main`, which owns the window.

@@ -17,14 +17,17 @@ pub const PIN_ENV: &str = "PAYDESK_MANAGER_PIN";
 
 /// The PIN from [`PIN_ENV`], else asked for on the terminal without echo.
 pub fn read_pin(prompt: &str) -> Result<String, String> {
-    if let Some(pin) = std::env::var(PIN_ENV).ok().filter(|p| !p.is_empty()) {
+    read_pin_from(PIN_ENV, "the manager PIN", prompt)
+}
+
+/// The PIN (`what`) from the environment variable `env`, else asked for on the terminal without echo.
+pub fn read_pin_from(env: &str, what: &str, prompt: &str) -> Result<String, String> {
+    if let Some(pin) = std::env::var(env).ok().filter(|p| !p.is_empty()) {
         return Ok(pin.trim().to_string());
     }
     rpassword::prompt_password(prompt)
         .map(|p| p.trim().to_string())
-        .map_err(|e| {
-            format!("cannot ask for the manager PIN ({e}): run it in a terminal, or set {PIN_ENV}")
-        })
+        .map_err(|e| format!("cannot ask for {what} ({e}): run it in a terminal, or set {env}"))
 }
 
 pub fn run(

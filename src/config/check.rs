@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::counter;
+use super::shift;
 use super::{Config, ConfigError, Language, MerchantConfig, NotifyConfig, Problem, Store};
 use crate::wxpay::{ApiKey, SignType};
 
@@ -37,6 +38,15 @@ pub(super) fn from_raw(raw: Raw, text: &str) -> Result<Config, ConfigError> {
     for (section, key, message) in counter_problems {
         check.bad(section, key, message);
     }
+    let mut shift_problems = Vec::new();
+    let shift = shift::check_shift(
+        raw.shift.unwrap_or_default(),
+        &store.cashiers,
+        &mut shift_problems,
+    );
+    for (section, key, message) in shift_problems {
+        check.bad(section, &key, message);
+    }
     if !check.problems.is_empty() {
         return Err(ConfigError {
             problems: check.problems,
@@ -54,6 +64,7 @@ pub(super) fn from_raw(raw: Raw, text: &str) -> Result<Config, ConfigError> {
         customer_display,
         printer,
         manager_pin_hash,
+        shift,
     })
 }
 
@@ -220,6 +231,18 @@ fn check_store(store: RawStore, check: &mut Checker) -> Store {
             "store",
             "cashiers",
             "expected a list of names of 1-32 characters".into(),
+        );
+    }
+    // A cashier signs in by name: two with the same name could not be told apart.
+    if let Some(twice) = cashiers
+        .iter()
+        .enumerate()
+        .find_map(|(i, c)| cashiers[..i].contains(c).then_some(c))
+    {
+        check.bad(
+            "store",
+            "cashiers",
+            format!("{twice:?} is in the list twice: each cashier needs a name of their own"),
         );
     }
     Store {
@@ -482,6 +505,7 @@ pub(super) struct Raw {
     customer_display: Option<counter::RawCustomerDisplay>,
     printer: Option<crate::printer::PrinterSection>,
     manager: Option<RawManager>,
+    shift: Option<shift::RawShift>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -15,8 +15,10 @@ use crate::wxpay::{ApiKey, SignType};
 
 mod check;
 mod counter;
+mod shift;
 
 pub use counter::{CustomerDisplay, WindowStart};
+pub use shift::ShiftConfig;
 
 use check::Raw;
 
@@ -43,6 +45,8 @@ pub struct Config {
     /// `[manager] pin_hash`: the manager PIN's Argon2id hash (PHC string), written by
     /// `paydesk config set-manager-pin`; `None`: live refunds are refused, the sandbox's PIN is 0000.
     pub manager_pin_hash: Option<String>,
+    /// `[shift]`: the blind handover, the cashiers' sign-in PIN hashes.
+    pub shift: ShiftConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +177,7 @@ impl Config {
             self.payment_window.as_secs() / 60
         ));
         s.push_str(&counter::summary(self));
+        s.push_str(&shift::summary(&self.store.cashiers, &self.shift));
         s.push_str(match (&self.manager_pin_hash, self.is_sandbox()) {
             (Some(_), _) => "manager PIN: set (refunds need it)\n",
             (None, true) => {
@@ -241,6 +246,7 @@ fn line_at(text: &str, offset: usize) -> usize {
 pub static TEMPLATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     [
         CORE_TEMPLATE,
+        shift::TEMPLATE,
         counter::TEMPLATE,
         "\n",
         crate::printer::config::TEMPLATE,
@@ -321,11 +327,25 @@ pub fn write_template(path: &Path, force: bool) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// Store the manager PIN's hash (a PHC string) as `[manager] pin_hash` in the configuration file at `path`,
-/// keeping everything else in it as it was (comments, order, other sections); a missing file starts from
-/// the template. The result is checked like any configuration before it replaces the file, atomically and
-/// owner-only (mode 0600), so a failure leaves the old file untouched.
+/// Whose PIN a hash belongs to, in the configuration file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinOwner<'a> {
+    /// `[manager] pin_hash`: refunds need it.
+    Manager,
+    /// `[shift.cashier_pins] "NAME"`: this cashier's sign-in PIN. The name must be in `[store] cashiers`.
+    Cashier(&'a str),
+}
+
+/// Store the manager PIN's hash (a PHC string) as `[manager] pin_hash`: see [`set_pin_hash`].
 pub fn set_manager_pin_hash(path: &Path, phc: &str) -> Result<(), String> {
+    set_pin_hash(path, PinOwner::Manager, phc)
+}
+
+/// Store a PIN's hash (a PHC string) where `owner`'s belongs in the configuration file at `path`, keeping
+/// everything else in it as it was (comments, order, other sections); a missing file starts from the
+/// template. The result is checked like any configuration before it replaces the file, atomically and
+/// owner-only (mode 0600), so a failure leaves the old file untouched.
+pub fn set_pin_hash(path: &Path, owner: PinOwner<'_>, phc: &str) -> Result<(), String> {
     let text = match std::fs::read(path) {
         Ok(bytes) => {
             String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())?
@@ -333,20 +353,54 @@ pub fn set_manager_pin_hash(path: &Path, phc: &str) -> Result<(), String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::clone(&TEMPLATE),
         Err(e) => return Err(format!("cannot read it: {e}")),
     };
-    Config::parse(&text).map_err(|e| format!("fix the file first ({e})"))?;
+    let before = Config::parse(&text).map_err(|e| format!("fix the file first ({e})"))?;
     let mut doc = text
         .parse::<toml_edit::DocumentMut>()
         .map_err(|e| e.to_string())?;
-    if !doc.contains_table("manager") {
-        let mut table = toml_edit::Table::new();
-        table.decor_mut().set_prefix("\n# The manager PIN's salted hash (`paydesk config set-manager-pin`); never the PIN.\n");
-        doc.insert("manager", toml_edit::Item::Table(table));
+    match owner {
+        PinOwner::Manager => {
+            if !doc.contains_table("manager") {
+                let mut table = toml_edit::Table::new();
+                table.decor_mut().set_prefix("\n# The manager PIN's salted hash (`paydesk config set-manager-pin`); never the PIN.\n");
+                doc.insert("manager", toml_edit::Item::Table(table));
+            }
+            doc["manager"]["pin_hash"] = toml_edit::value(phc);
+        }
+        PinOwner::Cashier(name) => {
+            if !before.store.cashiers.iter().any(|c| c == name) {
+                return Err(format!(
+                    "{name:?} is not in [store] cashiers ({}): add them to the list first",
+                    before.store.cashiers.join(", ")
+                ));
+            }
+            if !doc.contains_table("shift") {
+                let mut table = toml_edit::Table::new();
+                table
+                    .decor_mut()
+                    .set_prefix("\n# Shifts (交班): sign-in and handover.\n");
+                doc.insert("shift", toml_edit::Item::Table(table));
+            }
+            let shift = doc["shift"]
+                .as_table_mut()
+                .ok_or("[shift] is not a table")?;
+            if !shift.contains_key("cashier_pins") {
+                let mut table = toml_edit::Table::new();
+                table.decor_mut().set_prefix(
+                    "\n# Cashiers' sign-in PINs, salted hashes (`paydesk config set-cashier-pin NAME`); never the PIN.\n",
+                );
+                shift.insert("cashier_pins", toml_edit::Item::Table(table));
+            }
+            shift["cashier_pins"][name] = toml_edit::value(phc);
+        }
     }
-    doc["manager"]["pin_hash"] = toml_edit::value(phc);
     let new = doc.to_string();
     let checked = Config::parse(&new).map_err(|e| e.to_string())?;
-    if checked.manager_pin_hash.as_deref() != Some(phc) {
-        return Err("the hash did not land in [manager]".into());
+    let landed = match owner {
+        PinOwner::Manager => checked.manager_pin_hash.as_deref(),
+        PinOwner::Cashier(name) => checked.shift.pin_hash(name),
+    };
+    if landed != Some(phc) {
+        return Err("the hash did not land where it belongs".into());
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
