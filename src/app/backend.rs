@@ -11,6 +11,7 @@ use super::window::{
     Backend, BoxFuture, CounterInfo, Mode, OrderDetail, OrderRefunds, OrderSummary, PrintJob,
     Printed, RefundInfo, RefundRequest, RefundView, StationInfo,
 };
+use super::window::{ShiftError, ShiftSummary, ShiftView, SignInInfo};
 use crate::config::Language;
 use crate::engine::{Cart, CustomerAction, EngineError, EngineEvent, OrderView};
 
@@ -128,6 +129,33 @@ impl Backend for AppHandle {
                 e => e.to_string(),
             })
         })
+    }
+
+    fn sign_in_info(&self) -> SignInInfo {
+        AppHandle::sign_in_info(self)
+    }
+
+    fn resume_shift(
+        &self,
+        automatic: Option<String>,
+    ) -> BoxFuture<'_, Result<Option<ShiftView>, String>> {
+        Box::pin(AppHandle::resume_shift(self, automatic))
+    }
+
+    fn sign_in(
+        &self,
+        cashier: String,
+        pin: String,
+    ) -> BoxFuture<'_, Result<ShiftView, ShiftError>> {
+        Box::pin(AppHandle::sign_in(self, cashier, pin))
+    }
+
+    fn shift_summary(&self) -> BoxFuture<'_, Result<(ShiftView, ShiftSummary), String>> {
+        Box::pin(AppHandle::shift_summary(self))
+    }
+
+    fn hand_over(&self) -> BoxFuture<'_, Result<ShiftSummary, ShiftError>> {
+        Box::pin(AppHandle::hand_over(self))
     }
 
     fn refunds_of(&self, out_trade_no: String) -> BoxFuture<'_, Result<OrderRefunds, String>> {

@@ -8,7 +8,11 @@
 //! file. In sandbox mode with no PIN set the PIN is [`SANDBOX_PIN`]; live refunds are refused until one is
 //! set (`paydesk config set-manager-pin`).
 //!
-//! Not here: writing the hash into the configuration file ([`crate::config::set_manager_pin_hash`]),
+//! Cashiers' sign-in PINs (`[shift.cashier_pins]`) follow the same rules, hash and lockout, each cashier
+//! with a failure count of their own ([`FailureStore::for_cashier`]), so a guesser locks one name out, not
+//! the till.
+//!
+//! Not here: writing the hash into the configuration file ([`crate::config::set_pin_hash`]),
 //! asking for the PIN (the window, the command line), refunds themselves (the engine).
 
 use std::path::{Path, PathBuf};
@@ -166,6 +170,15 @@ impl FailureStore {
         }
     }
 
+    /// The count of `cashier`'s wrong sign-in PINs, in a file of its own (the name hex-encoded, so any name
+    /// makes a valid file name).
+    pub fn for_cashier(data_dir: &Path, cashier: &str) -> FailureStore {
+        let hex: String = cashier.bytes().map(|b| format!("{b:02x}")).collect();
+        FailureStore {
+            path: data_dir.join(format!("cashier-pin-failures-{hex}.toml")),
+        }
+    }
+
     /// The count as stored; a missing or unreadable file counts as none (it only ever holds a count).
     pub fn load(&self) -> Failures {
         let Ok(text) = std::fs::read_to_string(&self.path) else {
@@ -211,7 +224,7 @@ impl FailureStore {
     fn save(&self, f: &Failures) -> Result<(), PinError> {
         let text = match f.last {
             Some(last) => format!(
-                "# Wrong manager PINs in a row (refunds lock after {MAX_FAILURES}).\nfailures = {}\nlast_failure = \"{}\"\n",
+                "# Wrong PINs in a row (locked after {MAX_FAILURES}).\nfailures = {}\nlast_failure = \"{}\"\n",
                 f.count,
                 last.to_rfc3339()
             ),

@@ -17,6 +17,7 @@ pub mod manager_pin;
 mod printing;
 mod refunds;
 pub mod sandbox;
+mod shift;
 pub mod window;
 
 use std::net::SocketAddr;

@@ -85,7 +85,8 @@ impl AppHandle {
                 .collect(),
             total: order.total,
             transaction_id: order.transaction_id,
-            cashier: c.store.cashiers.first().cloned(),
+            // The order's own cashier, who signed in and took it.
+            cashier: Some(detail.cashier).filter(|c| !c.is_empty()),
             station: c.store.station.clone(),
             sandbox: self.is_sandbox(),
         })

@@ -19,6 +19,7 @@ pub use crate::engine::{
     Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderRefunds,
     OrderStatus, OrderSummary, OrderView, RefundState, RefundView,
 };
+pub use crate::ledger::{DaySums, ShiftSummary};
 pub use crate::money::Fen;
 
 /// A boxed future, so the interface can be used as `dyn Backend`.
@@ -29,7 +30,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct StationInfo {
     pub store_name: String,
     pub station: String,
-    /// The cashier whose name goes on each order.
+    /// The first configured cashier (empty with no list). Who signs in, and so whose name goes on each
+    /// order, is [`Backend::sign_in_info`]'s and the window's sign-in.
     pub cashier: String,
     /// `"zh"` or `"en"`: the language to start with when the window has no saved choice.
     pub language: String,
@@ -91,6 +93,59 @@ pub struct Printed {
     pub paper_low: bool,
 }
 
+/// How cashiers sign in at this station, as configured.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SignInInfo {
+    /// The names to choose from, in the configured order; empty: no list.
+    pub cashiers: Vec<CashierChoice>,
+    /// Hide the expected totals at handover.
+    pub blind: bool,
+}
+
+/// One cashier on the sign-in screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CashierChoice {
+    pub name: String,
+    /// A PIN is asked for.
+    pub pin: bool,
+}
+
+impl SignInInfo {
+    /// Who signs in without being asked: with no list, nobody by name (`""`); with a single cashier
+    /// without a PIN, that cashier. `None`: the sign-in screen asks.
+    pub fn automatic(&self) -> Option<String> {
+        match self.cashiers.as_slice() {
+            [] => Some(String::new()),
+            [one] if !one.pin => Some(one.name.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The signed-in cashier's shift.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftView {
+    pub cashier: String,
+    pub signed_in_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Why a sign-in or a handover did not go through, for the window to say in its own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShiftError {
+    /// A wrong PIN; `left` more lock this cashier's sign-in.
+    WrongPin { left: u32 },
+    /// Too many wrong PINs: this cashier cannot sign in until then.
+    Locked {
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// Someone else's shift is open at this station (it must be handed over first).
+    OtherSignedIn { cashier: String },
+    /// An order of this station is not finished: no handover until it is.
+    OrderOpen { out_trade_no: String },
+    /// Anything else, ready to show.
+    Failed(String),
+}
+
 /// The engine and the ledger as the window uses them.
 pub trait Backend: Send + Sync + 'static {
     fn info(&self) -> StationInfo;
@@ -136,6 +191,44 @@ pub trait Backend: Send + Sync + 'static {
     fn refunds_of(&self, out_trade_no: String) -> BoxFuture<'_, Result<OrderRefunds, String>> {
         let _ = out_trade_no;
         Box::pin(async { Err("refunds are not available here".into()) })
+    }
+    /// The cashiers to choose from at sign-in; by default the one of [`StationInfo::cashier`], without a
+    /// PIN (signed in automatically).
+    fn sign_in_info(&self) -> SignInInfo {
+        let name = self.info().cashier;
+        SignInInfo {
+            cashiers: (!name.is_empty())
+                .then(|| CashierChoice { name, pin: false })
+                .into_iter()
+                .collect(),
+            blind: false,
+        }
+    }
+    /// The station's open shift, resumed (a restart does not sign the cashier out); with none open and
+    /// `automatic` given, that cashier is signed in. By default shifts are not recorded: `Ok(None)`.
+    fn resume_shift(
+        &self,
+        automatic: Option<String>,
+    ) -> BoxFuture<'_, Result<Option<ShiftView>, String>> {
+        let _ = automatic;
+        Box::pin(async { Ok(None) })
+    }
+    /// Sign `cashier` in with their PIN (empty when they have none), checked inside with the lockout.
+    fn sign_in(
+        &self,
+        cashier: String,
+        pin: String,
+    ) -> BoxFuture<'_, Result<ShiftView, ShiftError>> {
+        let _ = (cashier, pin);
+        Box::pin(async { Err(ShiftError::Failed("sign-in is not available here".into())) })
+    }
+    /// The open shift and what it took so far.
+    fn shift_summary(&self) -> BoxFuture<'_, Result<(ShiftView, ShiftSummary), String>> {
+        Box::pin(async { Err("shifts are not recorded here".into()) })
+    }
+    /// Hand the open shift over (refused while an order of the station is open); what it took.
+    fn hand_over(&self) -> BoxFuture<'_, Result<ShiftSummary, ShiftError>> {
+        Box::pin(async { Err(ShiftError::Failed("shifts are not recorded here".into())) })
     }
     /// Print `job` on the configured printer; the error says what to check.
     fn print(&self, job: PrintJob) -> BoxFuture<'_, Result<Printed, String>> {

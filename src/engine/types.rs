@@ -162,6 +162,8 @@ impl EventView {
 /// An order's lines and history.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OrderDetail {
+    /// Who took the order (the signed-in cashier; empty with no cashier list): what its receipt names.
+    pub cashier: String,
     pub lines: Vec<LineView>,
     pub events: Vec<EventView>,
 }

@@ -1,13 +1,16 @@
-//! What the window reads: a business day's orders, one order's lines and history, a day's export.
+//! What the window reads: a business day's orders, one order's lines and history, a day's export; and this
+//! station's shifts (sign-in, the shift's summary, its handover), which are the ledger's own records.
 //!
-//! Read-only views over the ledger, run on the blocking pool (SQLite, file I/O) so no caller's thread
-//! waits on the disk. Which orders belong to a day is [`crate::calendar`]'s rule, applied by the ledger.
+//! Views over the ledger, run on the blocking pool (SQLite, file I/O) so no caller's thread waits on the
+//! disk. Which orders belong to a day is [`crate::calendar`]'s rule, applied by the ledger; what a shift
+//! counts and when it may be handed over is the ledger's ([`crate::ledger::shift`]).
 
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
 use super::{Engine, EngineError, EventView, LineView, OrderDetail, OrderSummary};
+use crate::ledger::{LedgerError, Shift, ShiftSummary};
 
 impl Engine {
     /// The orders of business day `day` (days starting at `day_start_hour` local time), oldest first.
@@ -38,6 +41,10 @@ impl Engine {
         let no = out_trade_no.to_string();
         self.inner
             .db(move |l| {
+                let cashier = l
+                    .order(&no)?
+                    .ok_or_else(|| LedgerError::NotFound(no.clone()))?
+                    .cashier;
                 let lines = l
                     .items(&no)?
                     .into_iter()
@@ -58,9 +65,41 @@ impl Engine {
                         detail: e.detail,
                     })
                     .collect();
-                Ok(OrderDetail { lines, events })
+                Ok(OrderDetail {
+                    cashier,
+                    lines,
+                    events,
+                })
             })
             .await
+    }
+
+    /// This station's open shift, if a cashier is signed in (also one left open by a crash: it goes on).
+    pub async fn open_shift(&self) -> Result<Option<Shift>, EngineError> {
+        let station = self.inner.settings.station.clone();
+        self.inner.db(move |l| l.open_shift(&station)).await
+    }
+
+    /// Sign `cashier` in at this station now (the same cashier gets their open shift back). Who may sign
+    /// in, and their PIN, is the caller's to check.
+    pub async fn sign_in(&self, cashier: &str) -> Result<Shift, EngineError> {
+        let (station, cashier) = (self.inner.settings.station.clone(), cashier.to_owned());
+        let now = self.inner.now();
+        self.inner
+            .db(move |l| l.sign_in(&station, &cashier, now))
+            .await
+    }
+
+    /// What shift `id` took from its sign-in until now.
+    pub async fn shift_summary(&self, id: i64) -> Result<ShiftSummary, EngineError> {
+        let now = self.inner.now();
+        self.inner.db(move |l| l.shift_summary(id, now)).await
+    }
+
+    /// Hand shift `id` over now (refused while an order of this station is unfinished).
+    pub async fn hand_over(&self, id: i64) -> Result<Shift, EngineError> {
+        let now = self.inner.now();
+        self.inner.db(move |l| l.hand_over(id, now)).await
     }
 
     /// Write business day `day`'s CSV to `path` (replaced atomically); the number of order rows written.
