@@ -18,7 +18,7 @@ use super::effects::Effects;
 use super::i18n::Lang;
 use super::reduce::Reducer;
 use super::screens::{self, ScreenCtx};
-use super::state::{ExportState, Fields, HistoryState, Prefs, Screen, UiState};
+use super::state::{ExportState, Fields, HistoryState, Prefs, Screen, ShiftState, UiState};
 use crate::app::window::{Backend, CounterInfo, RefundInfo, StationInfo, WindowStart};
 use crate::app::window::{CartLine, OrderView};
 use crate::clock::SharedClock;
@@ -55,6 +55,7 @@ impl PaydeskApp {
         let info = backend.info();
         let counter = backend.counter();
         let refund_info = backend.refund_info();
+        let backend_sign_in = backend.sign_in_info();
         let prefs = Prefs::load(storage, Lang::from_code(&info.language));
         let customer = counter.customer_display.map(|monitor| {
             let first = super::customer::CustomerView::of(
@@ -74,10 +75,15 @@ impl PaydeskApp {
             effects: Effects::start(backend, rt, ctx.clone()),
             state: UiState {
                 fullscreen: counter.window_start == WindowStart::Fullscreen,
+                shift: ShiftState {
+                    info: backend_sign_in,
+                    ..ShiftState::default()
+                },
                 ..UiState::default()
             },
             fields: Fields::default(),
-            commands: Vec::new(),
+            // The first frame signs in (or resumes the open shift, or asks) before it draws.
+            commands: vec![UiCommand::StartShift],
             customer,
             first_frame_logged: false,
             started: std::time::Instant::now(),
@@ -136,6 +142,14 @@ impl PaydeskApp {
     }
     pub fn engine_errors(&self) -> &[String] {
         &self.state.errors
+    }
+    /// Who is signed in (`None`: the sign-in screen).
+    pub fn signed_in_cashier(&self) -> Option<&str> {
+        self.state.shift.cashier.as_deref()
+    }
+    /// The sign-in screen's PIN field, for tests that type into it.
+    pub fn sign_in_pin_mut(&mut self) -> &mut String {
+        &mut self.fields.sign_in_pin
     }
     /// The refund form's text fields (amount, reason, PIN), for tests that type into them.
     pub fn refund_fields_mut(&mut self) -> &mut super::refund::RefundFields {

@@ -70,6 +70,22 @@ pub enum UiCommand {
     /// "Refund" on the paid-after-cancel alert at this position: that order in the history, form open.
     RefundFromAlert(usize),
 
+    // ---- sign-in and handover (交班) ----
+    /// At start: resume the station's open shift, or sign in automatically, or ask.
+    StartShift,
+    /// A name on the sign-in screen: signed in at once without a PIN, else its PIN is asked for.
+    PickCashier(String),
+    /// "签到 Sign in" with the PIN typed for the picked name.
+    SignIn,
+    /// Back from the PIN to the names.
+    BackToCashiers,
+    /// "交班 Hand over" in the navigation: the shift's summary (refused while an order is in progress).
+    OpenHandover,
+    /// "确认交班 Confirm handover".
+    ConfirmHandover,
+    /// Dismiss the handover's refusal or its "recorded" notice.
+    DismissHandoverNotice,
+
     // ---- the counter ----
     /// Print a receipt, a payment slip, or open the drawer.
     Print(PrintJob),

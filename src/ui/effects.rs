@@ -18,6 +18,7 @@ use super::i18n::Lang;
 use crate::app::window::{Backend, OrderDetail, OrderSummary, PrintJob, Printed};
 use crate::app::window::{Cart, CustomerAction, EngineEvent, OrderView};
 use crate::app::window::{OrderRefunds, RefundRequest, RefundView};
+use crate::app::window::{ShiftError, ShiftSummary, ShiftView};
 
 /// Something the cashier asked for that runs off the UI thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +38,24 @@ pub enum Intent {
     LoadRefunds(String),
     /// A refund, with the PIN as typed (checked by the backend).
     Refund(RefundRequest),
+    /// The station's open shift; with none, sign this cashier in (automatic sign-in).
+    ResumeShift(Option<String>),
+    /// Sign a cashier in with the PIN as typed (checked by the backend).
+    SignIn(String, TypedPin),
+    /// The open shift's summary, for the handover screen.
+    LoadShiftSummary,
+    /// Record the handover.
+    HandOver,
+}
+
+/// A PIN as typed: its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TypedPin(pub String);
+
+impl std::fmt::Debug for TypedPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("****")
+    }
 }
 
 /// A result or an event coming back to the UI thread.
@@ -53,6 +72,10 @@ pub(crate) enum Msg {
     Printed(Result<Printed, String>),
     Refunds(String, Result<OrderRefunds, String>),
     Refunded(String, Result<RefundView, String>),
+    Resumed(Result<Option<ShiftView>, String>),
+    SignedIn(Result<ShiftView, ShiftError>),
+    ShiftSummary(Result<(ShiftView, ShiftSummary), String>),
+    HandedOver(Result<ShiftSummary, ShiftError>),
 }
 
 /// The runtime, the backend and the channel back to the window.
@@ -142,6 +165,26 @@ impl Effects {
                 self.rt.spawn(async move {
                     let no = req.out_trade_no.clone();
                     reply(Msg::Refunded(no, backend.refund(req).await));
+                });
+            }
+            Intent::ResumeShift(automatic) => {
+                self.rt.spawn(async move {
+                    reply(Msg::Resumed(backend.resume_shift(automatic).await));
+                });
+            }
+            Intent::SignIn(cashier, pin) => {
+                self.rt.spawn(async move {
+                    reply(Msg::SignedIn(backend.sign_in(cashier, pin.0).await));
+                });
+            }
+            Intent::LoadShiftSummary => {
+                self.rt.spawn(async move {
+                    reply(Msg::ShiftSummary(backend.shift_summary().await));
+                });
+            }
+            Intent::HandOver => {
+                self.rt.spawn(async move {
+                    reply(Msg::HandedOver(backend.hand_over().await));
                 });
             }
             Intent::ExportWithDialog(day) => {

@@ -518,6 +518,163 @@ pub static EN: Texts = Texts {
     csv_filter: "CSV file",
 };
 
+/// The words of signing in and handing over (交班), apart from [`Texts`] so each screen's words stay together.
+#[derive(Debug)]
+pub struct ShiftTexts {
+    pub nav_handover: &'static str,
+    pub sign_in_title: &'static str,
+    pub choose_name: &'static str,
+    pub no_cashiers: &'static str,
+    pub pin_marker: &'static str,
+    pub pin_label: &'static str,
+    pub sign_in_button: &'static str,
+    pub back: &'static str,
+    pub resuming: &'static str,
+    pub signing_in: &'static str,
+    pub handover_title: &'static str,
+    pub loading: &'static str,
+    pub orders: &'static str,
+    pub received: &'static str,
+    pub refunds: &'static str,
+    pub net: &'static str,
+    pub what_counts: &'static str,
+    pub blind_note: &'static str,
+    pub confirm_handover: &'static str,
+    pub handing_over: &'static str,
+    pub back_to_sale: &'static str,
+    pub refused_in_progress: &'static str,
+}
+
+pub static SHIFT_ZH: ShiftTexts = ShiftTexts {
+    nav_handover: "交班",
+    sign_in_title: "签到",
+    choose_name: "请选择您的名字开始收银",
+    no_cashiers: "未配置收银员名单",
+    pin_marker: "需密码",
+    pin_label: "密码",
+    sign_in_button: "签到",
+    back: "返回",
+    resuming: "正在查找本收银台未交班的班次…",
+    signing_in: "正在签到…",
+    handover_title: "交班",
+    loading: "正在统计本班…",
+    orders: "收款笔数",
+    received: "收款",
+    refunds: "退款",
+    net: "净收入",
+    what_counts: "本班：从签到到现在，本收银台、本收银员的订单（按付款时间）和成功的退款（按退款成功时间）。",
+    blind_note: "盲交班：应收金额已隐藏，请清点后交给店长核对。",
+    confirm_handover: "确认交班",
+    handing_over: "正在记录交班…",
+    back_to_sale: "返回收银",
+    refused_in_progress: "不能交班：当前订单还在进行中。请等顾客付款完成或取消订单后再交班。",
+};
+
+pub static SHIFT_EN: ShiftTexts = ShiftTexts {
+    nav_handover: "Hand over",
+    sign_in_title: "Sign in",
+    choose_name: "Choose your name to start",
+    no_cashiers: "No cashiers are configured",
+    pin_marker: "PIN",
+    pin_label: "PIN",
+    sign_in_button: "Sign in",
+    back: "Back",
+    resuming: "Looking for this station's open shift…",
+    signing_in: "Signing in…",
+    handover_title: "Hand over",
+    loading: "Counting this shift…",
+    orders: "Paid orders",
+    received: "Received",
+    refunds: "Refunds",
+    net: "Net",
+    what_counts: "This shift: from sign-in until now, this station's orders taken by this cashier (at their payment) and refunds that succeeded (at their success).",
+    blind_note: "Blind handover: the expected totals are hidden. Count, then give it to the manager to check.",
+    confirm_handover: "Confirm handover",
+    handing_over: "Recording the handover…",
+    back_to_sale: "Back to sale",
+    refused_in_progress: "Cannot hand over: the current order is still in progress. Wait until the customer has paid, or cancel it, then hand over.",
+};
+
+impl Lang {
+    pub fn shift(self) -> &'static ShiftTexts {
+        match self {
+            Lang::Zh => &SHIFT_ZH,
+            Lang::En => &SHIFT_EN,
+        }
+    }
+
+    /// `小王 的密码`.
+    pub fn pin_of(self, name: &str) -> String {
+        match self {
+            Lang::Zh => format!("{name} 的密码"),
+            Lang::En => format!("{name}'s PIN"),
+        }
+    }
+
+    /// A wrong sign-in PIN, and how many more lock the name.
+    pub fn wrong_pin(self, left: u32) -> String {
+        match self {
+            Lang::Zh => format!("密码错误（再错 {left} 次将锁定 5 分钟）"),
+            Lang::En => {
+                format!("Wrong PIN ({left} more wrong PIN(s) lock this name for 5 minutes)")
+            }
+        }
+    }
+
+    /// Too many wrong PINs; `until` as local `HH:MM:SS`.
+    pub fn pin_locked(self, until: &str) -> String {
+        match self {
+            Lang::Zh => format!("密码错误次数过多：{until} 之前不能签到"),
+            Lang::En => format!("Too many wrong PINs: signing in is locked until {until}"),
+        }
+    }
+
+    pub fn other_signed_in(self, cashier: &str) -> String {
+        match self {
+            Lang::Zh => format!("{cashier} 还没有交班：请先交班再签到"),
+            Lang::En => format!("{cashier} has not handed over yet: hand over first, then sign in"),
+        }
+    }
+
+    /// The ledger refused the handover: this order is not finished.
+    pub fn handover_order_open(self, out_trade_no: &str) -> String {
+        match self {
+            Lang::Zh => {
+                format!("不能交班：订单 {out_trade_no} 还没有结束。请等它付款完成或取消后再交班。")
+            }
+            Lang::En => format!(
+                "Cannot hand over: order {out_trade_no} is not finished yet. Wait until it is paid or cancelled, then hand over."
+            ),
+        }
+    }
+
+    /// `小王 · 签到 09:05`.
+    pub fn shift_line(self, cashier: &str, since: &str) -> String {
+        match self {
+            Lang::Zh => format!("收银员 {cashier} · {since} 签到"),
+            Lang::En => format!("Cashier {cashier} · signed in at {since}"),
+        }
+    }
+
+    /// `交班已记录：5 笔，净收入 ¥120.00` (without the amount when blind).
+    pub fn handed_over(self, orders: u32, net: Option<&str>) -> String {
+        match (self, net) {
+            (Lang::Zh, Some(net)) => format!("交班已记录：收款 {orders} 笔，净收入 {net}"),
+            (Lang::Zh, None) => format!("交班已记录：收款 {orders} 笔"),
+            (Lang::En, Some(net)) => format!("Handover recorded: {orders} paid orders, net {net}"),
+            (Lang::En, None) => format!("Handover recorded: {orders} paid orders"),
+        }
+    }
+
+    /// `3 笔` / `3`: a count beside an amount.
+    pub fn count(self, n: u32) -> String {
+        match self {
+            Lang::Zh => format!("{n} 笔"),
+            Lang::En => n.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

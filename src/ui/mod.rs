@@ -24,6 +24,7 @@ pub mod refund;
 mod repaint;
 pub mod sale;
 mod screens;
+mod shift;
 mod startup_error;
 pub mod state;
 pub mod theme;

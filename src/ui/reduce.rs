@@ -11,12 +11,14 @@ use eframe::egui;
 use super::command::UiCommand;
 use super::effects::{Intent, Msg};
 use super::qr::QrView;
+use super::state::HandoverRefusal;
 use super::state::{
     Fields, PAID_VIEW_SECONDS, PaymentState, Prefs, RefundForm, RefundStep, SaleState, Screen,
     UiState,
 };
 use crate::app::window::{Cart, EngineEvent, OrderStatus, OrderView};
 use crate::app::window::{CounterInfo, PrintJob, RefundRequest, StationInfo};
+use crate::app::window::{ShiftError, ShiftSummary, ShiftView};
 use crate::money::Fen;
 
 /// One frame's writes: the state it may change, what it reads, and the intents it decides on.
@@ -157,6 +159,23 @@ impl Reducer<'_> {
                 self.start_export();
                 self.intents.push(Intent::ExportTo(day, path));
             }
+            UiCommand::StartShift => self.start_shift(),
+            UiCommand::PickCashier(name) => self.pick_cashier(name),
+            UiCommand::SignIn => self.sign_in(),
+            UiCommand::BackToCashiers => {
+                let sh = &mut self.ui.shift;
+                if !sh.signing_in {
+                    sh.picked = None;
+                    sh.sign_in_error = None;
+                    self.fields.sign_in_pin.clear();
+                }
+            }
+            UiCommand::OpenHandover => self.open_handover(),
+            UiCommand::ConfirmHandover => self.confirm_handover(),
+            UiCommand::DismissHandoverNotice => {
+                self.ui.shift.refused = None;
+                self.ui.shift.handed_over = None;
+            }
             UiCommand::Print(job) => self.print(job),
             UiCommand::ToggleFullscreen => {
                 self.ui.fullscreen = !self.ui.fullscreen;
@@ -167,7 +186,14 @@ impl Reducer<'_> {
     }
 
     /// A navigation button: "Sale" goes back to the order on screen (or its final state) while there is one.
+    /// Nothing but the sign-in screen until someone is signed in.
     fn navigate(&mut self, screen: Screen) {
+        if self.ui.shift.cashier.is_none() {
+            return;
+        }
+        if screen == Screen::Handover {
+            return self.open_handover();
+        }
         match (screen, self.ui.payment.as_ref()) {
             (Screen::Sale, Some(p)) => {
                 self.ui.screen = if p.order.status == OrderStatus::Paid {
@@ -197,7 +223,145 @@ impl Reducer<'_> {
                 }
             }
             Screen::Sale => self.fields.sale.focus_name(),
-            Screen::Payment | Screen::Paid => {}
+            Screen::Handover => {
+                let sh = &mut self.ui.shift;
+                sh.summary = None;
+                sh.loading = true;
+                self.intents.push(Intent::LoadShiftSummary);
+            }
+            Screen::Payment | Screen::Paid | Screen::SignIn => {}
+        }
+    }
+
+    // ---- sign-in and handover ----
+
+    /// At start: the cashier who signs in without being asked is signed in at once (the ledger records or
+    /// resumes the shift meanwhile); otherwise the sign-in screen waits for the station's open shift, which
+    /// a restart resumes.
+    fn start_shift(&mut self) {
+        let sh = &mut self.ui.shift;
+        sh.resuming = true;
+        let automatic = sh.info.automatic();
+        if let Some(name) = &automatic {
+            sh.cashier = Some(name.clone());
+        } else {
+            sh.cashier = None;
+            self.ui.screen = Screen::SignIn;
+        }
+        self.intents.push(Intent::ResumeShift(automatic));
+    }
+
+    /// A name on the sign-in screen: without a PIN, signed in; with one, its PIN field.
+    fn pick_cashier(&mut self, name: String) {
+        let sh = &mut self.ui.shift;
+        if sh.cashier.is_some() || sh.signing_in || sh.resuming {
+            return;
+        }
+        let Some(choice) = sh.info.cashiers.iter().find(|c| c.name == name) else {
+            return;
+        };
+        sh.sign_in_error = None;
+        self.fields.sign_in_pin.clear();
+        if choice.pin {
+            sh.picked = Some(name);
+        } else {
+            sh.picked = None;
+            sh.signing_in = true;
+            self.intents.push(Intent::SignIn(
+                name,
+                super::effects::TypedPin(String::new()),
+            ));
+        }
+    }
+
+    /// "Sign in" with the PIN typed for the picked name; the PIN is not kept.
+    fn sign_in(&mut self) {
+        let sh = &mut self.ui.shift;
+        if sh.signing_in || sh.cashier.is_some() {
+            return;
+        }
+        let Some(name) = sh.picked.clone() else {
+            return;
+        };
+        let pin = std::mem::take(&mut self.fields.sign_in_pin);
+        if pin.trim().is_empty() {
+            return;
+        }
+        sh.signing_in = true;
+        sh.sign_in_error = None;
+        self.intents.push(Intent::SignIn(
+            name,
+            super::effects::TypedPin(pin.trim().to_owned()),
+        ));
+    }
+
+    /// Signed in (or the open shift resumed): to a new sale.
+    fn signed_in(&mut self, shift: ShiftView) {
+        let sh = &mut self.ui.shift;
+        sh.cashier = Some(shift.cashier);
+        sh.signed_in_at = Some(shift.signed_in_at);
+        sh.picked = None;
+        sh.sign_in_error = None;
+        sh.refused = None;
+        self.fields.sign_in_pin.clear();
+        if self.ui.screen == Screen::SignIn {
+            self.new_sale();
+            self.fields.sale.focus_name();
+        }
+    }
+
+    /// Why the handover cannot start now, as far as the window knows: the customer may be paying.
+    fn handover_blocked(&self) -> bool {
+        self.ui.order_in_progress()
+    }
+
+    /// "交班" in the navigation: the summary, unless an order is in progress (then the refusal says so).
+    fn open_handover(&mut self) {
+        if self.ui.shift.cashier.is_none() {
+            return;
+        }
+        if self.handover_blocked() {
+            self.ui.shift.refused = Some(HandoverRefusal::OrderInProgress);
+            return;
+        }
+        self.ui.shift.refused = None;
+        self.ui.shift.handed_over = None;
+        if self.ui.screen == Screen::Handover {
+            // Again: the numbers as of now.
+            self.ui.screen = Screen::Sale;
+        }
+        self.go(Screen::Handover);
+    }
+
+    /// "Confirm handover": recorded by the ledger, which refuses while an order of the station is open.
+    fn confirm_handover(&mut self) {
+        if self.ui.screen != Screen::Handover || self.ui.shift.handing_over {
+            return;
+        }
+        if self.handover_blocked() {
+            self.ui.shift.refused = Some(HandoverRefusal::OrderInProgress);
+            return;
+        }
+        self.ui.shift.refused = None;
+        self.ui.shift.handing_over = true;
+        self.intents.push(Intent::HandOver);
+    }
+
+    /// Handed over: back to sign-in (signed in again at once when nobody needs to be asked).
+    fn handed_over(&mut self, summary: ShiftSummary) {
+        self.new_sale();
+        let sh = &mut self.ui.shift;
+        sh.handing_over = false;
+        sh.summary = None;
+        sh.cashier = None;
+        sh.signed_in_at = None;
+        sh.handed_over = Some(summary);
+        self.ui.screen = Screen::SignIn;
+        if let Some(name) = sh.info.automatic() {
+            sh.cashier = Some(name.clone());
+            sh.resuming = true;
+            self.ui.screen = Screen::Sale;
+            self.intents.push(Intent::ResumeShift(Some(name)));
         }
     }
 
@@ -292,7 +456,7 @@ impl Reducer<'_> {
             amount: Some(amount),
             reason: self.fields.refund.reason.trim().to_owned(),
             pin: fields,
-            requested_by: self.info.cashier.clone(),
+            requested_by: self.ui.shift.cashier.clone().unwrap_or_default(),
         }));
     }
 
@@ -306,8 +470,12 @@ impl Reducer<'_> {
     /// Send the cart to the engine, or say beside Charge why it cannot go.
     fn charge(&mut self) {
         let lang = self.prefs.lang;
+        // Only a signed-in cashier charges, and their name goes on the order.
+        let Some(cashier) = self.ui.shift.cashier.as_deref() else {
+            return;
+        };
         let sale = &mut self.ui.sale;
-        match cart_to_charge(sale, &self.info.cashier) {
+        match cart_to_charge(sale, cashier) {
             Ok(Some(cart)) => {
                 sale.charging = true;
                 sale.charge_error = None;
@@ -461,6 +629,42 @@ impl Reducer<'_> {
                 self.ui.export.busy = false;
                 self.ui.export.cancelled = true;
             }
+            Msg::Resumed(result) => {
+                self.ui.shift.resuming = false;
+                match result {
+                    Ok(Some(shift)) => self.signed_in(shift),
+                    Ok(None) => {}
+                    Err(e) => self.ui.errors.push(e),
+                }
+            }
+            Msg::SignedIn(result) => {
+                self.ui.shift.signing_in = false;
+                match result {
+                    Ok(shift) => self.signed_in(shift),
+                    Err(e) => self.ui.shift.sign_in_error = Some(e),
+                }
+            }
+            Msg::ShiftSummary(result) => {
+                let sh = &mut self.ui.shift;
+                sh.loading = false;
+                if let Ok((shift, _)) = &result {
+                    sh.signed_in_at = Some(shift.signed_in_at);
+                }
+                sh.summary = Some(result);
+            }
+            Msg::HandedOver(result) => match result {
+                Ok(summary) => self.handed_over(summary),
+                Err(e) => {
+                    let sh = &mut self.ui.shift;
+                    sh.handing_over = false;
+                    sh.refused = Some(match e {
+                        ShiftError::OrderOpen { out_trade_no } => {
+                            HandoverRefusal::OrderOpen(out_trade_no)
+                        }
+                        e => HandoverRefusal::Failed(super::shift::error_text(self.prefs.lang, &e)),
+                    });
+                }
+            },
             Msg::Printed(result) => {
                 let p = &mut self.ui.print;
                 p.busy = p.busy.saturating_sub(1);
@@ -601,7 +805,7 @@ fn merge(old: OrderView, new: OrderView) -> OrderView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::window::CartLine;
+    use crate::app::window::{CartLine, CashierChoice, SignInInfo};
     use crate::ui::i18n::Lang;
     use chrono::TimeZone;
 
@@ -768,7 +972,7 @@ mod tests {
 
     #[test]
     fn charge_sends_the_cart_once_and_refuses_a_zero_total() {
-        let mut ui = UiState::default();
+        let mut ui = signed_in("小王");
         let mut fields = Fields::default();
         let intents = run(
             &mut ui,
@@ -798,7 +1002,7 @@ mod tests {
 
     #[test]
     fn a_refund_is_checked_confirmed_then_sent_once_without_keeping_the_pin() {
-        let (mut ui, mut fields) = (UiState::default(), Fields::default());
+        let (mut ui, mut fields) = (signed_in("小王"), Fields::default());
         let intents = run(
             &mut ui,
             &mut fields,
@@ -885,5 +1089,327 @@ mod tests {
             ui.history.refund.as_ref().unwrap().step,
             RefundStep::Sending
         );
+    }
+
+    /// A window where `name` is signed in (one cashier, no PIN).
+    fn signed_in(name: &str) -> UiState {
+        let mut ui = UiState::default();
+        ui.shift.info = SignInInfo {
+            cashiers: vec![CashierChoice {
+                name: name.into(),
+                pin: false,
+            }],
+            blind: false,
+        };
+        run(&mut ui, &mut Fields::default(), vec![UiCommand::StartShift]);
+        ui
+    }
+
+    fn two_cashiers() -> SignInInfo {
+        SignInInfo {
+            cashiers: vec![
+                CashierChoice {
+                    name: "小王".into(),
+                    pin: false,
+                },
+                CashierChoice {
+                    name: "小李".into(),
+                    pin: true,
+                },
+            ],
+            blind: false,
+        }
+    }
+
+    /// Apply `msgs` to `ui`/`fields` and return the intents.
+    fn receive(ui: &mut UiState, fields: &mut Fields, msgs: Vec<Msg>) -> Vec<Intent> {
+        let ctx = egui::Context::default();
+        let mut prefs = Prefs::default();
+        let info = info();
+        let mut r = Reducer {
+            prefs: &mut prefs,
+            ui,
+            fields,
+            info: &info,
+            counter: &CounterInfo::default(),
+            now: t0(),
+            ctx: &ctx,
+            intents: Vec::new(),
+        };
+        for m in msgs {
+            r.message(m);
+        }
+        r.intents
+    }
+
+    fn shift_of(name: &str) -> ShiftView {
+        ShiftView {
+            cashier: name.into(),
+            signed_in_at: t0(),
+        }
+    }
+
+    fn summary(orders: u32, received: i64, refunded: i64) -> ShiftSummary {
+        ShiftSummary {
+            orders,
+            refunds: u32::from(refunded > 0),
+            sums: crate::app::window::DaySums {
+                received: Fen::new(received).unwrap(),
+                refunded: Fen::new(refunded).unwrap(),
+            },
+        }
+    }
+
+    #[test]
+    fn one_cashier_without_a_pin_is_signed_in_at_once_and_charges_under_their_name() {
+        let mut ui = UiState::default();
+        ui.shift.info = SignInInfo {
+            cashiers: vec![CashierChoice {
+                name: "小王".into(),
+                pin: false,
+            }],
+            blind: false,
+        };
+        let mut fields = Fields::default();
+        let intents = run(&mut ui, &mut fields, vec![UiCommand::StartShift]);
+        assert_eq!(intents, vec![Intent::ResumeShift(Some("小王".into()))]);
+        assert_eq!(ui.screen, Screen::Sale);
+        assert_eq!(ui.shift.cashier.as_deref(), Some("小王"));
+        // No list at all: signed in as nobody by name, still without a question.
+        let mut none = UiState::default();
+        let intents = run(&mut none, &mut fields, vec![UiCommand::StartShift]);
+        assert_eq!(intents, vec![Intent::ResumeShift(Some(String::new()))]);
+        assert_eq!(
+            (none.screen, none.shift.cashier.as_deref()),
+            (Screen::Sale, Some(""))
+        );
+    }
+
+    #[test]
+    fn two_cashiers_choose_and_a_pin_is_asked_for_then_not_kept() {
+        let mut ui = UiState::default();
+        ui.shift.info = two_cashiers();
+        let mut fields = Fields::default();
+        let intents = run(&mut ui, &mut fields, vec![UiCommand::StartShift]);
+        assert_eq!(intents, vec![Intent::ResumeShift(None)]);
+        assert_eq!(
+            (ui.screen, ui.shift.cashier.as_deref()),
+            (Screen::SignIn, None)
+        );
+        // Nothing to choose while the open shift is looked for; nothing can be charged either.
+        assert!(
+            run(
+                &mut ui,
+                &mut fields,
+                vec![UiCommand::PickCashier("小王".into())]
+            )
+            .is_empty()
+        );
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::AddLine(line("茶", 150, 1)), UiCommand::Charge],
+        );
+        assert!(intents.is_empty(), "{intents:?}");
+        receive(&mut ui, &mut fields, vec![Msg::Resumed(Ok(None))]);
+        assert_eq!(ui.screen, Screen::SignIn);
+
+        // 小李 has a PIN: asked for; Sign in sends it once and forgets it.
+        run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::PickCashier("小李".into())],
+        );
+        assert_eq!(ui.shift.picked.as_deref(), Some("小李"));
+        fields.sign_in_pin = "1357".into();
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::SignIn, UiCommand::SignIn],
+        );
+        assert_eq!(
+            intents,
+            vec![Intent::SignIn(
+                "小李".into(),
+                super::super::effects::TypedPin("1357".into())
+            )]
+        );
+        assert!(fields.sign_in_pin.is_empty());
+        assert_eq!(format!("{:?}", intents[0]), "SignIn(\"小李\", ****)");
+        // Wrong: said on the screen, still signed out.
+        receive(
+            &mut ui,
+            &mut fields,
+            vec![Msg::SignedIn(Err(ShiftError::WrongPin { left: 4 }))],
+        );
+        assert_eq!(
+            ui.shift.sign_in_error,
+            Some(ShiftError::WrongPin { left: 4 })
+        );
+        assert_eq!(ui.shift.cashier, None);
+        // Right: to an empty sale, and the next charge carries 小李's name.
+        fields.sign_in_pin = "2468".into();
+        run(&mut ui, &mut fields, vec![UiCommand::SignIn]);
+        receive(
+            &mut ui,
+            &mut fields,
+            vec![Msg::SignedIn(Ok(shift_of("小李")))],
+        );
+        assert_eq!(
+            (ui.screen, ui.shift.cashier.as_deref()),
+            (Screen::Sale, Some("小李"))
+        );
+        assert!(ui.sale.lines.is_empty() && ui.shift.sign_in_error.is_none());
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::AddLine(line("茶", 150, 1)), UiCommand::Charge],
+        );
+        let [Intent::Charge(cart)] = intents.as_slice() else {
+            panic!("{intents:?}")
+        };
+        assert_eq!(cart.cashier, "小李");
+
+        // Without a PIN, a name signs in at once.
+        let mut other = UiState::default();
+        other.shift.info = two_cashiers();
+        run(&mut other, &mut fields, vec![UiCommand::StartShift]);
+        receive(&mut other, &mut fields, vec![Msg::Resumed(Ok(None))]);
+        let intents = run(
+            &mut other,
+            &mut fields,
+            vec![UiCommand::PickCashier("小王".into())],
+        );
+        assert_eq!(
+            intents,
+            vec![Intent::SignIn(
+                "小王".into(),
+                super::super::effects::TypedPin(String::new())
+            )]
+        );
+    }
+
+    #[test]
+    fn a_shift_left_open_is_resumed_at_start() {
+        let mut ui = UiState::default();
+        ui.shift.info = two_cashiers();
+        let mut fields = Fields::default();
+        run(&mut ui, &mut fields, vec![UiCommand::StartShift]);
+        receive(
+            &mut ui,
+            &mut fields,
+            vec![Msg::Resumed(Ok(Some(shift_of("小李"))))],
+        );
+        assert_eq!(
+            (ui.screen, ui.shift.cashier.as_deref()),
+            (Screen::Sale, Some("小李"))
+        );
+        assert_eq!(ui.shift.signed_in_at, Some(t0()));
+    }
+
+    #[test]
+    fn the_handover_is_refused_while_an_order_is_in_progress_then_returns_to_sign_in() {
+        let mut ui = signed_in("小王");
+        ui.shift.info = two_cashiers();
+        let mut fields = Fields::default();
+        // The payment screen is up: refused, the cashier stays on the order.
+        let open = OrderView {
+            out_trade_no: "A".into(),
+            total: Fen::new(100).unwrap(),
+            status: OrderStatus::Open,
+            code_url: None,
+            created_at: t0(),
+            expires_at: t0() + chrono::Duration::minutes(10),
+            transaction_id: None,
+            paid_at: None,
+            notice: None,
+        };
+        ui.payment = Some(PaymentState::new(open.clone()));
+        ui.screen = Screen::Payment;
+        let intents = run(&mut ui, &mut fields, vec![UiCommand::OpenHandover]);
+        assert!(intents.is_empty());
+        assert_eq!(ui.screen, Screen::Payment);
+        assert_eq!(ui.shift.refused, Some(HandoverRefusal::OrderInProgress));
+        // A Charge on its way counts as in progress too.
+        ui.payment = None;
+        ui.screen = Screen::Sale;
+        ui.sale.charging = true;
+        assert!(run(&mut ui, &mut fields, vec![UiCommand::OpenHandover]).is_empty());
+        ui.sale.charging = false;
+
+        // Free: the summary is loaded; Confirm sends the handover once.
+        let intents = run(&mut ui, &mut fields, vec![UiCommand::OpenHandover]);
+        assert_eq!(intents, vec![Intent::LoadShiftSummary]);
+        assert_eq!(
+            (ui.screen, ui.shift.refused.clone()),
+            (Screen::Handover, None)
+        );
+        receive(
+            &mut ui,
+            &mut fields,
+            vec![Msg::ShiftSummary(Ok((
+                shift_of("小王"),
+                summary(2, 2050, 300),
+            )))],
+        );
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::ConfirmHandover, UiCommand::ConfirmHandover],
+        );
+        assert_eq!(intents, vec![Intent::HandOver]);
+        // The ledger refuses: an order of the station is unfinished. Said; still signed in.
+        receive(
+            &mut ui,
+            &mut fields,
+            vec![Msg::HandedOver(Err(ShiftError::OrderOpen {
+                out_trade_no: "B".into(),
+            }))],
+        );
+        assert_eq!(
+            ui.shift.refused,
+            Some(HandoverRefusal::OrderOpen("B".into()))
+        );
+        assert_eq!(ui.shift.cashier.as_deref(), Some("小王"));
+        assert_eq!(
+            run(&mut ui, &mut fields, vec![UiCommand::ConfirmHandover]),
+            vec![Intent::HandOver]
+        );
+        receive(
+            &mut ui,
+            &mut fields,
+            vec![Msg::HandedOver(Ok(summary(2, 2050, 300)))],
+        );
+        assert_eq!(
+            (ui.screen, ui.shift.cashier.clone()),
+            (Screen::SignIn, None)
+        );
+        assert_eq!(ui.shift.handed_over, Some(summary(2, 2050, 300)));
+        // Signed out: no navigation, no charge.
+        run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::History)],
+        );
+        assert_eq!(ui.screen, Screen::SignIn);
+    }
+
+    #[test]
+    fn with_one_cashier_the_handover_signs_in_again_at_once() {
+        let mut ui = signed_in("小王");
+        let mut fields = Fields::default();
+        run(&mut ui, &mut fields, vec![UiCommand::OpenHandover]);
+        run(&mut ui, &mut fields, vec![UiCommand::ConfirmHandover]);
+        let intents = receive(
+            &mut ui,
+            &mut fields,
+            vec![Msg::HandedOver(Ok(summary(1, 100, 0)))],
+        );
+        assert_eq!(intents, vec![Intent::ResumeShift(Some("小王".into()))]);
+        assert_eq!(
+            (ui.screen, ui.shift.cashier.as_deref()),
+            (Screen::Sale, Some("小王"))
+        );
+        assert!(ui.shift.handed_over.is_some());
     }
 }

@@ -11,7 +11,7 @@ use super::command::UiCommand;
 use super::i18n::{Lang, Texts};
 use super::state::{Fields, Screen, UiState};
 use super::theme::{colour, size};
-use super::{history, payment, sale};
+use super::{history, payment, sale, shift};
 use crate::app::window::{CounterInfo, Mode, RefundInfo, StationInfo};
 
 /// What every screen reads this frame.
@@ -41,6 +41,16 @@ pub(crate) fn draw(
     if !cx.state.alerts.is_empty() || !cx.state.errors.is_empty() {
         alerts(ui, cx, out);
     }
+    let sh = &cx.state.shift;
+    if sh.refused.is_some() || sh.handed_over.is_some() {
+        egui::Panel::top("shift_notice")
+            .frame(
+                egui::Frame::new()
+                    .fill(ui.visuals().panel_fill)
+                    .inner_margin(6.0),
+            )
+            .show(ui, |ui| shift::notice(ui, cx, out));
+    }
 
     // No fill: the clear colour already is the panel colour (see `PaydeskApp::clear_color`). Under software
     // OpenGL every full-window layer costs a pass over all pixels, each second on the payment screen.
@@ -55,6 +65,8 @@ pub(crate) fn draw(
                 history::draw_history(ui, cx, &mut fields.history_day, &mut fields.refund, out)
             }
             Screen::Export => history::draw_export(ui, cx, &mut fields.export_day, out),
+            Screen::SignIn => shift::draw_sign_in(ui, cx, &mut fields.sign_in_pin, out),
+            Screen::Handover => shift::draw_handover(ui, cx, out),
         });
 }
 
@@ -96,24 +108,41 @@ fn header(ui: &mut egui::Ui, cx: &ScreenCtx<'_>, out: &mut Vec<UiCommand>) {
             ui.horizontal(|ui| {
                 ui.label(RichText::new(&info.store_name).size(size::HEADING).strong());
                 let mut who = format!("{} {}", t.station, info.station);
-                if !info.cashier.is_empty() {
-                    who.push_str(&format!(" · {} {}", t.cashier, info.cashier));
+                // The signed-in cashier, whose name goes on each order.
+                let cashier = cx.state.shift.cashier.as_deref();
+                if let Some(c) = cashier.filter(|c| !c.is_empty()) {
+                    who.push_str(&format!(" · {} {}", t.cashier, c));
                 }
                 ui.label(RichText::new(who).color(colour::MUTED));
                 ui.add_space(24.0);
                 let locked = cx.state.order_in_progress();
+                // Nobody signed in: nothing to navigate to.
+                let signed_in = cashier.is_some();
                 let on_sale = matches!(screen, Screen::Sale | Screen::Payment | Screen::Paid);
                 for (to, label, selected) in [
                     (Screen::Sale, t.nav_sale, on_sale),
                     (Screen::History, t.nav_history, screen == Screen::History),
                     (Screen::Export, t.nav_export, screen == Screen::Export),
                 ] {
+                    if !signed_in {
+                        break;
+                    }
                     let r = ui.add_enabled(
                         !locked || to == Screen::Sale,
                         egui::Button::selectable(selected, RichText::new(label).size(size::BUTTON)),
                     );
                     if r.clicked() {
                         out.push(UiCommand::Navigate(to));
+                    }
+                }
+                // 交班 stays clickable while an order is in progress: the refusal says why it must wait.
+                if signed_in {
+                    let handover = egui::Button::selectable(
+                        screen == Screen::Handover,
+                        RichText::new(cx.lang.shift().nav_handover).size(size::BUTTON),
+                    );
+                    if ui.add(handover).clicked() {
+                        out.push(UiCommand::OpenHandover);
                     }
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {

@@ -19,6 +19,7 @@ use super::qr::QrView;
 use super::sale::SaleForm;
 use crate::app::window::{Cart, CartLine, OrderView};
 use crate::app::window::{OrderDetail, OrderRefunds, OrderSummary};
+use crate::app::window::{ShiftError, ShiftSummary, ShiftView, SignInInfo};
 use crate::money::Fen;
 
 /// How long the paid view stays before the window goes back to a new sale by itself.
@@ -65,6 +66,10 @@ pub enum Screen {
     Paid,
     History,
     Export,
+    /// Choose a name (and type a PIN) to sign in: the start, and after each handover.
+    SignIn,
+    /// 交班: the shift's summary and the handover.
+    Handover,
 }
 
 /// Everything the window shows that is not typed text, while it is open.
@@ -82,6 +87,8 @@ pub struct UiState {
     pub(crate) print: PrintState,
     /// Full screen, as last asked for (F11 or the configuration).
     pub(crate) fullscreen: bool,
+    /// Who is signed in, the sign-in screen and the handover.
+    pub(crate) shift: ShiftState,
 }
 
 impl Default for UiState {
@@ -96,6 +103,7 @@ impl Default for UiState {
             errors: Vec::new(),
             print: PrintState::default(),
             fullscreen: false,
+            shift: ShiftState::default(),
         }
     }
 }
@@ -205,6 +213,44 @@ pub struct ExportState {
     pub result: Option<Result<(usize, PathBuf), String>>,
 }
 
+/// Signing in and handing over (交班).
+#[derive(Debug, Default)]
+pub struct ShiftState {
+    /// The configured cashiers and the blind option (from the backend, once).
+    pub info: SignInInfo,
+    /// Who is signed in: their name goes on each order. `None`: the sign-in screen.
+    pub cashier: Option<String>,
+    /// Since when, once the ledger has recorded the shift.
+    pub signed_in_at: Option<DateTime<Utc>>,
+    /// Asking the ledger for the station's open shift (at start): the sign-in screen waits.
+    pub resuming: bool,
+    /// The name chosen on the sign-in screen, whose PIN is being typed.
+    pub picked: Option<String>,
+    /// A sign-in has been sent and its answer has not arrived.
+    pub signing_in: bool,
+    pub sign_in_error: Option<ShiftError>,
+    /// The handover screen's summary: loading while `None` and `loading`.
+    pub summary: Option<Result<(ShiftView, ShiftSummary), String>>,
+    pub loading: bool,
+    /// The handover has been sent and its answer has not arrived.
+    pub handing_over: bool,
+    /// Why the handover was refused, shown until dismissed or the next try.
+    pub refused: Option<HandoverRefusal>,
+    /// The last handover's summary: "recorded", until dismissed or the next sign-in.
+    pub handed_over: Option<ShiftSummary>,
+}
+
+/// Why "交班" did not go through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandoverRefusal {
+    /// The payment screen is up (or a Charge is on its way): the customer may be paying.
+    OrderInProgress,
+    /// The ledger has an unfinished order of this station.
+    OrderOpen(String),
+    /// Anything else, ready to show.
+    Failed(String),
+}
+
 /// The text fields' edit buffers (see the module doc for who writes them).
 #[derive(Debug, Default)]
 pub struct Fields {
@@ -212,4 +258,6 @@ pub struct Fields {
     pub history_day: DayField,
     pub export_day: DayField,
     pub refund: super::refund::RefundFields,
+    /// The PIN typed on the sign-in screen (emptied once sent).
+    pub sign_in_pin: String,
 }
