@@ -159,7 +159,11 @@ fn a_shift_counts_its_cashiers_payments_and_refunds_from_sign_in() {
     let s = l.shift_summary(shift.id, at(12)).unwrap();
     assert_eq!((s.orders, s.refunds), (2, 2));
     assert_eq!(s.sums.net_label(), "¥15.00");
-    // Only up to `now`: nothing yet at the sign-in itself.
+    // Up to `now`, the instant itself included: nothing yet at the sign-in, A1 at its payment.
+    let s = l
+        .shift_summary(shift.id, at(1) + Duration::seconds(30))
+        .unwrap();
+    assert_eq!((s.orders, s.sums.received), (1, fen(1250)));
     let s = l.shift_summary(shift.id, at(0)).unwrap();
     assert_eq!((s.orders, s.refunds, s.sums.net_fen()), (0, 0, 0));
 
@@ -232,7 +236,9 @@ fn a_reopened_ledger_resumes_the_open_shift_and_one_cashier_at_a_time() {
     // Another station is independent.
     l.sign_in("POS2", "小李", at(30)).unwrap();
     l.hand_over(shift.id, at(40)).unwrap();
-    l.sign_in("POS1", "小李", at(41)).unwrap();
+    // Signed in at the handover's very instant: a millisecond later, so no payment counts in both.
+    let next = l.sign_in("POS1", "小李", at(40)).unwrap();
+    assert_eq!(next.signed_in_at, at(40) + Duration::milliseconds(1));
 }
 
 #[test]

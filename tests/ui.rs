@@ -12,6 +12,7 @@ use eframe::egui::{self, Key};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use paydesk::app::window::{BoxFuture, Mode, OrderDetail, OrderSummary, StationInfo};
+use paydesk::app::window::{CashierChoice, ShiftError, ShiftView, SignInInfo};
 use paydesk::clock::{Clock, ManualClock, SharedClock};
 use paydesk::engine::{Cart, CustomerAction, EngineEvent, OrderView};
 use paydesk::money::Fen;
@@ -24,6 +25,11 @@ struct NoEngine {
     charged: Mutex<Vec<Cart>>,
     /// What Charge answers; an error when `None`.
     answer: Mutex<Option<OrderView>>,
+    /// The cashiers to sign in from; `None`: the one of `info()`, without a PIN.
+    cashiers: Mutex<Option<SignInInfo>>,
+    /// Each `resume_shift` asked for, and each sign-in (name, PIN).
+    resumed: Mutex<Vec<Option<String>>>,
+    signed_in: Mutex<Vec<(String, String)>>,
 }
 
 impl NoEngine {
@@ -32,7 +38,29 @@ impl NoEngine {
             events: broadcast::channel(16).0,
             charged: Mutex::new(Vec::new()),
             answer: Mutex::new(None),
+            cashiers: Mutex::new(None),
+            resumed: Mutex::new(Vec::new()),
+            signed_in: Mutex::new(Vec::new()),
         })
+    }
+
+    /// 小王 without a PIN and 小李 with one (2468).
+    fn two_cashiers() -> Arc<NoEngine> {
+        let b = NoEngine::new();
+        *b.cashiers.lock().unwrap() = Some(SignInInfo {
+            cashiers: vec![
+                CashierChoice {
+                    name: "小王".into(),
+                    pin: false,
+                },
+                CashierChoice {
+                    name: "小李".into(),
+                    pin: true,
+                },
+            ],
+            blind: false,
+        });
+        b
     }
 }
 
@@ -73,6 +101,43 @@ impl Backend for NoEngine {
         _: std::path::PathBuf,
     ) -> BoxFuture<'_, Result<usize, String>> {
         Box::pin(async { Err("no engine".to_owned()) })
+    }
+    fn sign_in_info(&self) -> SignInInfo {
+        self.cashiers.lock().unwrap().clone().unwrap_or(SignInInfo {
+            cashiers: vec![CashierChoice {
+                name: self.info().cashier,
+                pin: false,
+            }],
+            blind: false,
+        })
+    }
+    fn resume_shift(
+        &self,
+        automatic: Option<String>,
+    ) -> BoxFuture<'_, Result<Option<ShiftView>, String>> {
+        self.resumed.lock().unwrap().push(automatic);
+        Box::pin(async { Ok(None) })
+    }
+    fn sign_in(
+        &self,
+        cashier: String,
+        pin: String,
+    ) -> BoxFuture<'_, Result<ShiftView, ShiftError>> {
+        self.signed_in
+            .lock()
+            .unwrap()
+            .push((cashier.clone(), pin.clone()));
+        let right = cashier != "小李" || pin == "2468";
+        Box::pin(async move {
+            if right {
+                Ok(ShiftView {
+                    cashier,
+                    signed_in_at: Utc.with_ymd_and_hms(2026, 5, 20, 4, 0, 0).unwrap(),
+                })
+            } else {
+                Err(ShiftError::WrongPin { left: 4 })
+            }
+        })
     }
 }
 
@@ -459,6 +524,19 @@ fn wait_until(h: &mut Harness<'_, PaydeskApp>, what: &str, cond: impl Fn(&Paydes
     panic!("the window never showed: {what}");
 }
 
+/// Step the window until a widget labelled `label` is shown (bounded like [`wait_until`]).
+fn wait_for_label(h: &mut Harness<'_, PaydeskApp>, label: &str) {
+    for _ in 0..2000 {
+        h.step();
+        if h.query_by_label(label).is_some() {
+            h.run();
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the window never showed: {label}\n{:#?}", h.root());
+}
+
 /// Ring up two lines and charge with F12; wait for the payment screen.
 fn ring_up_and_charge(h: &mut Harness<'_, PaydeskApp>) {
     h.run();
@@ -755,4 +833,118 @@ fn a_paid_order_is_refunded_from_the_history_with_the_manager_pin() {
     h.get_by_label(&format!("{no}R1"));
     drop(h);
     rt.block_on(app.shutdown());
+}
+
+// ---- Sign-in and handover (交班) ----
+
+#[test]
+fn one_cashier_without_a_pin_is_signed_in_without_a_question() {
+    let rt = runtime();
+    let backend = NoEngine::new();
+    let mut h = harness(backend.clone(), &rt, Arc::new(clock()));
+    h.run();
+    // Straight to the sale, the name field ready; the header names the cashier.
+    assert_eq!(h.state().screen(), Screen::Sale);
+    assert_eq!(h.state().signed_in_cashier(), Some("小王"));
+    assert!(h.get_by_label("商品名称").is_focused());
+    h.get_by_label_contains("收银员 小王");
+    assert!(h.query_by_label("签到").is_none());
+    assert_eq!(
+        backend.resumed.lock().unwrap().clone(),
+        vec![Some("小王".to_owned())]
+    );
+    assert!(backend.signed_in.lock().unwrap().is_empty());
+}
+
+#[test]
+fn two_cashiers_choose_their_name_and_a_pin_is_asked_for() {
+    let rt = runtime();
+    let backend = NoEngine::two_cashiers();
+    let mut h = harness(backend.clone(), &rt, Arc::new(clock()));
+    h.run();
+    assert_eq!(h.state().screen(), Screen::SignIn);
+    // The names, once the station's open shift was looked for (there is none).
+    wait_for_label(&mut h, "请选择您的名字开始收银");
+    assert_eq!(backend.resumed.lock().unwrap().clone(), vec![None]);
+    // No navigation while nobody is signed in.
+    assert!(h.query_by_label("历史订单").is_none());
+    assert!(h.query_by_label("交班").is_none());
+    h.get_by_label("小李  (需密码)").click();
+    h.run();
+    // A wrong PIN: said, still signed out.
+    h.get_by_label("小李 的密码").click();
+    h.run();
+    h.event(egui::Event::Text("1111".into()));
+    h.key_press(Key::Enter);
+    wait_for_label(&mut h, "密码错误（再错 4 次将锁定 5 分钟）");
+    assert_eq!(h.state().signed_in_cashier(), None);
+    assert_eq!(h.state().screen(), Screen::SignIn);
+    // The right one, with the button.
+    h.get_by_label("小李 的密码").click();
+    h.run();
+    h.event(egui::Event::Text("2468".into()));
+    h.run();
+    h.get_by_label("签到").click();
+    wait_until(&mut h, "signed in", |a| {
+        a.signed_in_cashier() == Some("小李")
+    });
+    assert_eq!(h.state().screen(), Screen::Sale);
+    h.get_by_label_contains("收银员 小李");
+    assert_eq!(
+        backend.signed_in.lock().unwrap().clone(),
+        vec![
+            ("小李".to_owned(), "1111".to_owned()),
+            ("小李".to_owned(), "2468".to_owned())
+        ]
+    );
+    // The order carries the signed-in cashier, not the first of the list.
+    type_enter(&mut h, "茶");
+    type_enter(&mut h, "2");
+    type_enter(&mut h, "");
+    h.key_press(Key::F12);
+    wait_until(&mut h, "the charge's answer", |a| !a.sale_is_charging());
+    assert_eq!(backend.charged.lock().unwrap()[0].cashier, "小李");
+}
+
+#[test]
+fn the_handover_is_refused_while_the_payment_screen_is_up_then_recorded() {
+    let live = Live::start();
+    let mut h = live.harness();
+    ring_up_and_charge(&mut h);
+    // The customer may be paying: refused, and the cashier stays on the order.
+    h.get_by_label("交班").click();
+    h.run();
+    let refused = "不能交班：当前订单还在进行中。请等顾客付款完成或取消订单后再交班。";
+    h.get_by_label(refused);
+    assert_eq!(h.state().screen(), Screen::Payment);
+    // Paid: the handover shows the shift's numbers, then records them and signs in again (one cashier).
+    h.get_by_label("模拟：支付成功").click();
+    wait_until(&mut h, "the paid view", |a| a.screen() == Screen::Paid);
+    h.get_by_label("交班").click();
+    wait_until(&mut h, "the handover screen", |a| {
+        a.screen() == Screen::Handover
+    });
+    assert!(h.query_by_label(refused).is_none());
+    // The numbers, once counted.
+    wait_for_label(&mut h, "1 笔");
+    assert_eq!(h.get_all_by_label("¥24.80").count(), 2, "received and net");
+    h.get_by_label("确认交班").click();
+    wait_until(&mut h, "back to a sale after the handover", |a| {
+        a.screen() == Screen::Sale
+    });
+    h.get_by_label("交班已记录：收款 1 笔，净收入 ¥24.80");
+    let ledger =
+        paydesk::ledger::Ledger::open(&paydesk::paths::ledger_in(live.dir.path())).unwrap();
+    let shifts = ledger
+        .shifts_between(
+            chrono::DateTime::<Utc>::MIN_UTC,
+            chrono::DateTime::<Utc>::MAX_UTC,
+        )
+        .unwrap();
+    let handed = shifts
+        .iter()
+        .find(|s| !s.is_open())
+        .expect("a handed-over shift");
+    let s = handed.summary.unwrap();
+    assert_eq!((s.orders, s.sums.received), (1, Fen::new(2480).unwrap()));
 }

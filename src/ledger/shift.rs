@@ -14,8 +14,9 @@
 //!   count when they succeed.
 //! - *net* = received − refunded (negative when refunds outweigh sales).
 //!
-//! The shift's window is `[signed_in_at, until)`; the next shift of the station starts at or after its
-//! handover, so nothing counts twice.
+//! The shift's window is `[signed_in_at, until]`, both ends included (a payment at the very instant of the
+//! count is in it); the station's next shift starts at least a millisecond after the handover, so nothing
+//! counts twice.
 //!
 //! A station has at most one open shift. A ledger reopened while a shift is open (the till crashed or was
 //! closed without a handover) resumes it: [`Ledger::open_shift`] returns it and the cashier stays signed in;
@@ -122,7 +123,7 @@ fn shift_in(conn: &Connection, id: i64) -> Result<Option<Shift>, LedgerError> {
     Ok(stmt.query_row([id], shift_from_row).optional()?)
 }
 
-/// The summary of `shift` over `[shift.signed_in_at, until)`, read through `conn` (the writer's transaction
+/// The summary of `shift` over `[shift.signed_in_at, until]`, read through `conn` (the writer's transaction
 /// at handover, so nothing lands between the count and the record).
 fn summary_in(
     conn: &Connection,
@@ -134,7 +135,7 @@ fn summary_in(
     let mut orders = conn.prepare_cached(
         "SELECT status, total_fen FROM orders \
          WHERE station = ?1 AND cashier = ?2 \
-           AND COALESCE(paid_at, created_at) >= ?3 AND COALESCE(paid_at, created_at) < ?4",
+           AND COALESCE(paid_at, created_at) >= ?3 AND COALESCE(paid_at, created_at) <= ?4",
     )?;
     let orders = orders
         .query_map(params, |r| Ok((status_at(r, 0)?, fen_at(r, 1)?)))?
@@ -142,7 +143,7 @@ fn summary_in(
     let mut refunds = conn.prepare_cached(
         "SELECT r.status, r.amount_fen FROM refunds r JOIN orders o ON o.id = r.order_id \
          WHERE o.station = ?1 AND o.cashier = ?2 \
-           AND COALESCE(r.success_at, r.created_at) >= ?3 AND COALESCE(r.success_at, r.created_at) < ?4",
+           AND COALESCE(r.success_at, r.created_at) >= ?3 AND COALESCE(r.success_at, r.created_at) <= ?4",
     )?;
     let refunds = refunds
         .query_map(params, |r| {
@@ -197,9 +198,16 @@ impl Ledger {
             }
             .into());
         }
+        // After the station's last handover, so the two shifts never share an instant.
+        let last: Option<i64> = tx.query_row(
+            "SELECT MAX(handed_over_at) FROM shifts WHERE station = ?1",
+            [station],
+            |r| r.get(0),
+        )?;
+        let at_ms = last.map_or(to_ms(at), |l| to_ms(at).max(l + 1));
         tx.execute(
             "INSERT INTO shifts (station, cashier, signed_in_at) VALUES (?1, ?2, ?3)",
-            rusqlite::params![station, cashier, to_ms(at)],
+            rusqlite::params![station, cashier, at_ms],
         )?;
         let id = tx.last_insert_rowid();
         let shift = shift_in(&tx, id)?.ok_or_else(|| LedgerError::Invalid("lost shift".into()))?;

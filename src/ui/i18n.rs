@@ -547,7 +547,7 @@ pub struct ShiftTexts {
 
 pub static SHIFT_ZH: ShiftTexts = ShiftTexts {
     nav_handover: "交班",
-    sign_in_title: "签到",
+    sign_in_title: "收银员签到",
     choose_name: "请选择您的名字开始收银",
     no_cashiers: "未配置收银员名单",
     pin_marker: "需密码",
@@ -572,7 +572,7 @@ pub static SHIFT_ZH: ShiftTexts = ShiftTexts {
 
 pub static SHIFT_EN: ShiftTexts = ShiftTexts {
     nav_handover: "Hand over",
-    sign_in_title: "Sign in",
+    sign_in_title: "Cashier sign-in",
     choose_name: "Choose your name to start",
     no_cashiers: "No cashiers are configured",
     pin_marker: "PIN",
@@ -650,9 +650,11 @@ impl Lang {
 
     /// `小王 · 签到 09:05`.
     pub fn shift_line(self, cashier: &str, since: &str) -> String {
-        match self {
-            Lang::Zh => format!("收银员 {cashier} · {since} 签到"),
-            Lang::En => format!("Cashier {cashier} · signed in at {since}"),
+        match (self, cashier.is_empty()) {
+            (Lang::Zh, false) => format!("收银员 {cashier} · {since} 签到"),
+            (Lang::Zh, true) => format!("{since} 签到"),
+            (Lang::En, false) => format!("Cashier {cashier} · signed in at {since}"),
+            (Lang::En, true) => format!("Signed in at {since}"),
         }
     }
 

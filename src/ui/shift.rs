@@ -95,10 +95,11 @@ pub(crate) fn draw_sign_in(
                             .desired_width(200.0),
                     )
                     .labelled_by(label.id);
-                if !sh.signing_in && ui.memory(|m| m.focused().is_none()) {
+                // Read before the focus is asked back: `lost_focus` is read from memory as it is now.
+                let enter = r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+                if !enter && !sh.signing_in && ui.memory(|m| m.focused().is_none()) {
                     r.request_focus();
                 }
-                let enter = r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
                 ui.add_space(space::GAP);
                 ui.horizontal(|ui| {
                     // Centred: the two buttons' width, as the row is laid out from the left.
