@@ -374,10 +374,9 @@ pub fn set_pin_hash(path: &Path, owner: PinOwner<'_>, phc: &str) -> Result<(), S
                 ));
             }
             if !doc.contains_table("shift") {
+                // Only there to hold [shift.cashier_pins]: not written as a header of its own.
                 let mut table = toml_edit::Table::new();
-                table
-                    .decor_mut()
-                    .set_prefix("\n# Shifts (交班): sign-in and handover.\n");
+                table.set_implicit(true);
                 doc.insert("shift", toml_edit::Item::Table(table));
             }
             let shift = doc["shift"]

@@ -640,7 +640,11 @@ impl Reducer<'_> {
             Msg::SignedIn(result) => {
                 self.ui.shift.signing_in = false;
                 match result {
-                    Ok(shift) => self.signed_in(shift),
+                    Ok(shift) => {
+                        // The next cashier has no use for the last one's "recorded".
+                        self.ui.shift.handed_over = None;
+                        self.signed_in(shift);
+                    }
                     Err(e) => self.ui.shift.sign_in_error = Some(e),
                 }
             }

@@ -104,10 +104,13 @@ pub(crate) fn draw_sign_in(
                 ui.horizontal(|ui| {
                     // Centred: the two buttons' width, as the row is laid out from the left.
                     ui.add_space((ui.available_width() - 340.0).max(0.0) / 2.0);
-                    let go =
-                        egui::Button::new(RichText::new(st.sign_in_button).size(size::HEADING))
-                            .fill(colour::CHARGE)
-                            .min_size(egui::vec2(200.0, size::BIG_BUTTON_HEIGHT));
+                    let go = egui::Button::new(
+                        RichText::new(st.sign_in_button)
+                            .size(size::HEADING)
+                            .color(colour::CHARGE_TEXT),
+                    )
+                    .fill(colour::CHARGE)
+                    .min_size(egui::vec2(200.0, size::BIG_BUTTON_HEIGHT));
                     if ui.add_enabled(!sh.signing_in, go).clicked() || enter {
                         out.push(UiCommand::SignIn);
                     }
