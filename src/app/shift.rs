@@ -84,8 +84,10 @@ impl AppHandle {
     /// have one (checked on the blocking pool; wrong ones counted).
     pub async fn sign_in(&self, cashier: String, pin: String) -> Result<ShiftView, ShiftError> {
         let config = self.config();
-        let listed = config.store.cashiers.iter().any(|c| *c == cashier);
-        if !listed && !(config.store.cashiers.is_empty() && cashier.is_empty()) {
+        // A listed name; with no list, only nobody by name (the automatic sign-in).
+        let allowed = config.store.cashiers.contains(&cashier)
+            || (config.store.cashiers.is_empty() && cashier.is_empty());
+        if !allowed {
             return Err(ShiftError::Failed(format!(
                 "{cashier:?} is not in [store] cashiers"
             )));

@@ -197,10 +197,11 @@ pub trait Backend: Send + Sync + 'static {
     fn sign_in_info(&self) -> SignInInfo {
         let name = self.info().cashier;
         SignInInfo {
-            cashiers: (!name.is_empty())
-                .then(|| CashierChoice { name, pin: false })
-                .into_iter()
-                .collect(),
+            cashiers: if name.is_empty() {
+                Vec::new()
+            } else {
+                vec![CashierChoice { name, pin: false }]
+            },
             blind: false,
         }
     }
