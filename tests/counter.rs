@@ -49,7 +49,7 @@ fn wait_until(h: &mut Harness<'_, PaydeskApp>, what: &str, cond: impl Fn(&Paydes
 fn a_paid_sale_prints_its_receipt_and_opens_the_drawer_on_a_network_printer() {
     let fake = FakePrinter::start(Some(READY));
     let config = Config::parse(&format!(
-        "[store]\nname = \"张记便利店\"\nstation = \"POS7\"\ncashiers = [\"李四\"]\n\
+        "[store]\nname = \"张记便利店\"\nstation = \"POS7\"\ncashiers = [\"李四\", \"王五\"]\n\
          [printer]\nkind = \"tcp\"\naddress = \"{}\"\nwidth = 58\nqr = \"native\"\nauto_print = true\ndrawer_kick = true\n",
         fake.addr
     ))
@@ -95,6 +95,18 @@ fn a_paid_sale_prints_its_receipt_and_opens_the_drawer_on_a_network_printer() {
         .with_max_steps(20)
         .build_eframe(move |cc| PaydeskApp::from_creation_context(cc, backend, handle, shared));
     h.run();
+    // 王五 signs in: the receipt names the order's own cashier, not the first of the list.
+    for _ in 0..2000 {
+        if h.query_by_label("王五").is_some() {
+            break;
+        }
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.get_by_label("王五").click();
+    wait_until(&mut h, "王五 signed in", |a| {
+        a.signed_in_cashier() == Some("王五")
+    });
     type_enter(&mut h, "红烧牛肉面");
     type_enter(&mut h, "18.80");
     h.key_press(Key::Backspace);
@@ -137,12 +149,13 @@ fn a_paid_sale_prints_its_receipt_and_opens_the_drawer_on_a_network_printer() {
         no.as_str(),
         txn.as_str(),
         "POS7",
-        "李四",
+        "王五",
         "红烧牛肉面",
         "冰红茶",
     ] {
         assert!(d.text.contains(want), "{want} missing from\n{}", d.text);
     }
+    assert!(!d.text.contains("李四"), "{}", d.text);
     let noodles = lines.iter().find(|l| l.starts_with("红烧牛肉面")).unwrap();
     assert!(noodles.ends_with("    2     37.60"), "{noodles:?}");
     let total = lines.iter().find(|l| l.starts_with("合计")).unwrap();

@@ -26,9 +26,14 @@ pub fn run(amount: &str, item: Option<&str>, wait: bool) -> CmdResult {
         if app.is_sandbox() {
             println!("sandbox: {}", app.sandbox_url().unwrap_or_default());
         }
+        // The cashier signed in at this station (a shift the window left open), else the first of the list.
+        let cashier = match engine.open_shift().await? {
+            Some(shift) => shift.cashier,
+            None => app.config().store.cashiers.first().cloned().unwrap_or_default(),
+        };
         let cart = Cart {
             lines: vec![CartLine { name, unit_price: price, qty: 1 }],
-            cashier: app.config().store.cashiers.first().cloned().unwrap_or_default(),
+            cashier,
         };
         let order = engine.charge(cart).await?;
         let code_url = order.code_url.clone().unwrap_or_default();
