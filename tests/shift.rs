@@ -316,3 +316,57 @@ fn a_version_4_ledger_migrates_and_keeps_its_data() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+/// `paydesk config set-cashier-pin NAME` as a user runs it: only a listed cashier, only a hash stored, and
+/// `config check` says who has a PIN.
+#[test]
+fn cli_set_cashier_pin_stores_only_a_hash_for_a_listed_cashier() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("paydesk.toml");
+    std::fs::write(
+        &config,
+        "# the shop\n[store]\ncashiers = [\"小王\", \"小李\"]\n[shift]\nblind = true\n",
+    )
+    .unwrap();
+    let run = |args: &[&str], pin: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydesk"))
+            .env("PAYDESK_CONFIG", &config)
+            .env("PAYDESK_DATA_DIR", dir.path().join("data"))
+            .env("PAYDESK_CASHIER_PIN", pin)
+            .env_remove("PAYDESK_MANAGER_PIN")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stdout, stderr) = run(&["config", "set-cashier-pin", "小李"], "13579");
+    assert!(ok, "{stdout}\n{stderr}");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.starts_with(
+            "# the shop\n[store]\ncashiers = [\"小王\", \"小李\"]\n[shift]\nblind = true\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("\"小李\" = \"$argon2id$"), "{text}");
+    assert!(!text.contains("13579"), "{text}");
+    // Not in the list, or not digits: refused, the file unchanged.
+    let (ok, _, stderr) = run(&["config", "set-cashier-pin", "小张"], "13579");
+    assert!(!ok);
+    assert!(stderr.contains("not in [store] cashiers"), "{stderr}");
+    let (ok, _, stderr) = run(&["config", "set-cashier-pin", "小王"], "12a");
+    assert!(!ok);
+    assert!(stderr.contains("4 to 12 digits"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
+    let (ok, stdout, _) = run(&["config", "check"], "");
+    assert!(ok);
+    assert!(
+        stdout.contains("sign-in: choose from 小王, 小李 (PIN)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("handover: blind"), "{stdout}");
+}

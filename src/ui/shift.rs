@@ -272,3 +272,51 @@ pub(crate) fn notice(ui: &mut egui::Ui, cx: &ScreenCtx<'_>, out: &mut Vec<UiComm
             }
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::window::{DaySums, Fen};
+
+    #[test]
+    fn blind_hides_every_amount_and_errors_have_words_in_both_languages() {
+        let s = ShiftSummary {
+            orders: 2,
+            refunds: 1,
+            sums: DaySums {
+                received: Fen::new(2050).unwrap(),
+                refunded: Fen::new(300).unwrap(),
+            },
+        };
+        assert_eq!(amounts(&s, true), [None, None, None]);
+        assert_eq!(
+            amounts(&s, false),
+            [
+                Some("¥20.50".to_owned()),
+                Some("¥3.00".to_owned()),
+                Some("¥17.50".to_owned())
+            ]
+        );
+        for lang in [Lang::Zh, Lang::En] {
+            for e in [
+                ShiftError::WrongPin { left: 3 },
+                ShiftError::Locked {
+                    until: chrono::Utc::now(),
+                },
+                ShiftError::OtherSignedIn {
+                    cashier: "小王".into(),
+                },
+                ShiftError::OrderOpen {
+                    out_trade_no: "A1".into(),
+                },
+            ] {
+                assert!(!error_text(lang, &e).is_empty());
+            }
+            assert!(refusal_text(lang, &HandoverRefusal::OrderOpen("A1".into())).contains("A1"));
+        }
+        assert_ne!(
+            refusal_text(Lang::Zh, &HandoverRefusal::OrderInProgress),
+            refusal_text(Lang::En, &HandoverRefusal::OrderInProgress)
+        );
+    }
+}
