@@ -137,7 +137,10 @@ impl Reducer<'_> {
                 self.fields.refund = Default::default();
             }
             UiCommand::RefundFromAlert(i) => {
-                if let Some(a) = self.ui.alerts.get(i).cloned() {
+                // Signed out (the sign-in screen shows alerts too): sign in first.
+                if let Some(a) = self.ui.alerts.get(i).cloned()
+                    && self.ui.shift.cashier.is_some()
+                {
                     let day = crate::calendar::business_day(a.created_at, self.info.day_start_hour);
                     self.ui.screen = Screen::History;
                     self.load_history(day);

@@ -186,6 +186,7 @@ fn alerts(ui: &mut egui::Ui, cx: &ScreenCtx<'_>, out: &mut Vec<UiCommand>) {
                             // Refund it from here, when refunds can be made (the manager's PIN is asked).
                             if cx.refund_info.available
                                 && !cx.state.order_in_progress()
+                                && cx.state.shift.cashier.is_some()
                                 && ui.button(t.refund_button).clicked()
                             {
                                 out.push(UiCommand::RefundFromAlert(i));
