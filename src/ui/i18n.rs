@@ -115,6 +115,18 @@ impl Lang {
         }
     }
 
+    /// A day reconciled with WeChat's bill left differences unexplained.
+    pub fn reconcile_alert(self, day: &str, unexplained: u32) -> String {
+        match self {
+            Lang::Zh => format!(
+                "⚠ {day} 与微信支付账单对账：{unexplained} 处差异未能解释，请店长核对（对账结果已保存）。"
+            ),
+            Lang::En => format!(
+                "⚠ Reconciling {day} with WeChat Pay's bill left {unexplained} difference(s) unexplained: the manager must check them (the result is saved)."
+            ),
+        }
+    }
+
     /// `原因：退货` / `Reason: goods returned`.
     pub fn labelled(self, label: &str, value: &str) -> String {
         match self {

@@ -419,6 +419,18 @@ impl Reducer<'_> {
                     self.ui.errors.remove(0);
                 }
             }
+            // A day reconciled with WeChat's bill: the manager is told only about what is left to look at.
+            Msg::Event(EngineEvent::Reconciled(r)) => {
+                if r.unexplained > 0 {
+                    let day = r.day.to_string();
+                    self.ui
+                        .errors
+                        .push(self.prefs.lang.reconcile_alert(&day, r.unexplained));
+                    if self.ui.errors.len() > 3 {
+                        self.ui.errors.remove(0);
+                    }
+                }
+            }
             Msg::CancelDone(no, result) => {
                 if let Some(p) = self
                     .ui
