@@ -17,7 +17,7 @@ pub use crate::app::refunds::{RefundInfo, RefundRequest};
 pub use crate::config::WindowStart;
 pub use crate::engine::{
     Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderRefunds,
-    OrderStatus, OrderSummary, OrderView, RefundState, RefundView,
+    OrderStatus, OrderSummary, OrderView, ReconciledDay, RefundState, RefundView,
 };
 pub use crate::money::Fen;
 

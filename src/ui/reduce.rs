@@ -756,6 +756,41 @@ mod tests {
     }
 
     #[test]
+    fn a_day_reconciled_with_differences_left_is_shown_to_the_manager() {
+        let ctx = egui::Context::default();
+        let (mut prefs, mut ui, mut fields) =
+            (Prefs::default(), UiState::default(), Fields::default());
+        let info = info();
+        let counter = CounterInfo::default();
+        let mut r = Reducer {
+            prefs: &mut prefs,
+            ui: &mut ui,
+            fields: &mut fields,
+            info: &info,
+            counter: &counter,
+            now: t0(),
+            ctx: &ctx,
+            intents: Vec::new(),
+        };
+        let day = |d: u32, unexplained: u32| {
+            Msg::Event(EngineEvent::Reconciled(crate::app::window::ReconciledDay {
+                day: NaiveDate::from_ymd_opt(2026, 11, d).unwrap(),
+                had_bill: true,
+                matched: 3,
+                differences: unexplained + 1,
+                unexplained,
+            }))
+        };
+        r.message(day(26, 0));
+        assert!(r.ui.errors.is_empty(), "a day that agrees is not news");
+        r.message(day(27, 2));
+        assert_eq!(r.ui.errors.len(), 1);
+        assert!(r.ui.errors[0].contains("2026-11-27"), "{}", r.ui.errors[0]);
+        assert!(r.ui.errors[0].contains('2'), "{}", r.ui.errors[0]);
+        assert!(r.intents.is_empty());
+    }
+
+    #[test]
     fn an_edited_line_goes_back_where_it_was() {
         let mut ui = UiState::default();
         let mut fields = Fields::default();
