@@ -48,7 +48,8 @@ pub struct LedgerSide {
     pub refunds: HashMap<String, Refund>,
     /// Orders the ledger has as paid on the day (by `paid_at`).
     pub paid_on_day: Vec<String>,
-    /// Refunds the ledger recorded on the day and the gateway accepted.
+    /// Refunds the gateway accepted on the day, as the ledger knows it
+    /// ([`crate::ledger::Ledger::refunds_accepted_between`]).
     pub refunds_on_day: Vec<String>,
 }
 
@@ -1161,7 +1162,7 @@ mod tests {
         };
         paid_order("B");
         let run = t(11, 0) + Duration::days(3);
-        assert_eq!(apply_fix(&l, &fix, "2026-11-27", run).unwrap().0, true);
+        assert!(apply_fix(&l, &fix, "2026-11-27", run).unwrap().0);
         let r = l.refund("MP1").unwrap().unwrap();
         assert_eq!((r.created_at, r.success_at), (t(10, 0), Some(t(10, 4))));
         // Without the REFUND bill: its acceptance, the ALL bill's time.
@@ -1175,7 +1176,7 @@ mod tests {
             succeeded_at: None,
             outcome: Some(RefundInput::Succeeded),
         };
-        assert_eq!(apply_fix(&l, &without, "2026-11-27", run).unwrap().0, true);
+        assert!(apply_fix(&l, &without, "2026-11-27", run).unwrap().0);
         let r = l.refund("MP2").unwrap().unwrap();
         assert_eq!(r.success_at, Some(t(10, 0)));
         assert_eq!(

@@ -1,7 +1,8 @@
 //! What reconciling a day with WeChat's trade bill needs from the ledger, and where its results are kept:
 //! the orders paid and the refunds accepted in a span of time (a bill lists trades by those instants, not by
-//! the order's creation), flagging an order the bill shows something about, and one stored row per run
-//! (`reconciliations`, schema migration 4).
+//! the order's creation), flagging an order the bill shows something about, one stored row per run
+//! (`reconciliations`, schema migration 4), and what the automatic runs decide from (the first order's day,
+//! the days with a stored run).
 //!
 //! Storage only. The comparison and its rules are the engine's (`engine::reconcile`), which applies what the
 //! bill shows through [`Ledger::apply`] / [`Ledger::create_refund`] / [`Ledger::apply_refund`] like any other
