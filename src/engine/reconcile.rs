@@ -44,6 +44,8 @@ pub const BILL_APPROVER: &str = "WeChat bill (merchant platform)";
 /// refund the bill names, by number.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerSide {
+    /// The bill's day (Beijing time), for the explanations; `None` leaves it unsaid.
+    pub day: Option<NaiveDate>,
     pub orders: HashMap<String, Order>,
     pub refunds: HashMap<String, Refund>,
     /// Orders the ledger has as paid on the day (by `paid_at`).
@@ -364,14 +366,24 @@ pub fn compare(rows: &[BillRow], ledger: &LedgerSide) -> Comparison {
         let Some(r) = ledger.refunds.get(no) else {
             continue;
         };
+        let mut explanation = format!(
+            "refund {no} of {} ({}) in the ledger but not in WeChat's bill of the day",
+            r.amount, r.status
+        );
+        // Accepted by a send days after it was recorded: an earlier send whose answer was lost may have got
+        // through, and the bill of that day lists it instead.
+        let recorded = crate::wxpay::bill::beijing_day(r.created_at);
+        if ledger.day.is_some_and(|day| recorded < day) {
+            explanation.push_str(&format!(
+                "; it was recorded on {recorded} and sent again later: if the bill of {recorded} lists it, \
+                 an earlier send got through"
+            ));
+        }
         out.differences.push(Difference {
             kind: DifferenceKind::RefundNotInBill,
             out_trade_no: r.out_trade_no.clone(),
             out_refund_no: Some(no.clone()),
-            explanation: format!(
-                "refund {no} of {} ({}) in the ledger but not in WeChat's bill of the day",
-                r.amount, r.status
-            ),
+            explanation,
             fix: None,
         });
     }
@@ -573,7 +585,10 @@ impl Engine {
             .collect();
         let side = inner
             .db(move |l| {
-                let mut side = LedgerSide::default();
+                let mut side = LedgerSide {
+                    day: Some(day),
+                    ..LedgerSide::default()
+                };
                 for o in l.orders_paid_between(from, to)? {
                     side.paid_on_day.push(o.out_trade_no.clone());
                     side.orders.insert(o.out_trade_no.clone(), o);
@@ -1066,6 +1081,36 @@ mod tests {
             ]
         );
         assert_eq!(c.matched, 0);
+    }
+
+    #[test]
+    fn a_refund_sent_again_days_later_and_missing_says_where_else_to_look() {
+        let mut ledger = side(
+            vec![order("A", 1200, OrderStatus::Paid, Some("TA"))],
+            vec![refund("R1", "A", 100, RefundState::Success)],
+        );
+        // Recorded on the 27th (t), accepted by a send on the 29th: compared with the bill of the 29th.
+        ledger.day = NaiveDate::from_ymd_opt(2026, 11, 29);
+        let c = compare(&[], &ledger);
+        let d = c.differences.last().unwrap();
+        assert_eq!(d.kind, DifferenceKind::RefundNotInBill);
+        assert!(
+            d.explanation.contains(
+                "recorded on 2026-11-27 and sent again later: if the bill of 2026-11-27 lists it"
+            ),
+            "{}",
+            d.explanation
+        );
+        // Recorded and accepted the same day: nothing more to say.
+        ledger.day = NaiveDate::from_ymd_opt(2026, 11, 27);
+        let c = compare(&[], &ledger);
+        assert!(
+            !c.differences
+                .last()
+                .unwrap()
+                .explanation
+                .contains("sent again")
+        );
     }
 
     #[test]

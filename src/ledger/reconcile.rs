@@ -61,7 +61,10 @@ impl Ledger {
     /// its recording when the first sends failed and it was sent again later with the same out_refund_no.
     /// Otherwise its recording: a refund found in the bill or learned from its notification is recorded at
     /// the time the gateway gives, and one whose acceptance was learned by a query (the answer to its send
-    /// was lost) was most likely accepted by its first send, a moment after it was recorded.
+    /// was lost) was most likely accepted by its first send, a moment after it was recorded. Not told apart:
+    /// a first send that got through with its answer lost, then the same refund sent again days later
+    /// without a restart (a restart queries first): it is on the later day here, on the first in the bill
+    /// (the engine's difference then says where else to look).
     pub fn refunds_accepted_between(
         &self,
         from: DateTime<Utc>,
