@@ -714,3 +714,71 @@ async fn past_days_are_reconciled_automatically_once() {
     engine.shutdown().await;
     sb.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_sent_again_days_later_is_on_the_day_it_got_through() {
+    let dir = support::data_dir();
+    let clock = ManualClock::new(bj(0, 12, 0));
+    let sb = start_tls(
+        SandboxConfig {
+            clock: Arc::new(clock.clone()),
+            refund_min_interval: StdDuration::ZERO,
+            ..oracle_config()
+        },
+        &dir.path().join("certs"),
+    )
+    .await;
+    let wx = client(&sb, None);
+    {
+        let ledger = ledger_at(dir.path());
+        sale(&ledger, &wx, "RESENT-1", 1000, bj(0, 12, 0)).await;
+        pay(&ledger, &sb, &wx, "RESENT-1", bj(0, 12, 0)).await;
+        // Recorded at 12:05; its sends fail (the till is offline) until two days later.
+        ledger
+            .create_refund(&NewRefund {
+                out_refund_no: "RESENT-1R1".into(),
+                out_trade_no: "RESENT-1".into(),
+                amount: fen(400),
+                reason: "退一杯".into(),
+                approved_by: "店长".into(),
+                source: RefundSource::Till,
+                created_at: bj(0, 12, 5),
+            })
+            .unwrap();
+        clock.set(bj(2, 9, 0));
+        let accepted = tls_client(&sb, true)
+            .refund(&Refund {
+                out_trade_no: "RESENT-1".into(),
+                out_refund_no: "RESENT-1R1".into(),
+                total_fee: fen(1000),
+                refund_fee: fen(400),
+                refund_desc: None,
+                notify_url: None,
+            })
+            .await
+            .unwrap();
+        let evidence = RefundEvidence {
+            refund_id: Some(accepted.refund_id),
+            ..RefundEvidence::new(Source::Refund, "refund SUCCESS")
+        };
+        ledger
+            .apply_refund("RESENT-1R1", RefundInput::Accepted, &evidence, bj(2, 9, 0))
+            .unwrap();
+        settled(&sb, "RESENT-1R1").await;
+        ledger
+            .apply_refund("RESENT-1R1", RefundInput::Succeeded, &evidence, bj(2, 9, 0))
+            .unwrap();
+    }
+    clock.set(bj(3, 11, 0));
+    for (date, matched) in [
+        ("2026-11-20", "matched: 1; differences: 0"),
+        ("2026-11-22", "matched: 1; differences: 0"),
+    ] {
+        let out = paydesk(dir.path(), sb.local_addr(), &["reconcile", "--date", date]).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{date}: {stdout}\n{stderr}");
+        assert!(stdout.contains(matched), "{date}: {stdout}");
+    }
+    sb.shutdown().await;
+}
