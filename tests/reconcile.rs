@@ -1,7 +1,9 @@
 //! Closing a day against WeChat's trade bill, end to end: the sandbox's `/pay/downloadbill` read by PayDesk's
 //! client (plain and gzip, the three bill types, `No Bill Exist`, today's bill, a bad signature), then
 //! `paydesk reconcile` run as a binary against a running test sandbox (oracle-signed) and a ledger written by
-//! the test: a day that agrees, and a late payment the ledger had given up on.
+//! the test: a day that agrees, a late payment the ledger had given up on, a refund made on the merchant
+//! platform (dated by the bill), a refund sent again days later; and the engine reconciling past days by
+//! itself, once each (its clock pinned with the sandbox's).
 //!
 //! The sandbox's clock is pinned to a past day, so which Beijing day a trade belongs to never depends on when
 //! the tests run; the binary's own engine runs on the real clock, which puts that day beyond its 24-hour
