@@ -9,8 +9,10 @@
 //! holds as failed while the bill has it). Which day a trade belongs to is the bill's rule: a payment by its
 //! success time, a refund by when it was accepted (for the ledger: when the refund API accepted the send
 //! that got through, days after its recording if it was sent again later; see
-//! [`crate::ledger::Ledger::refunds_accepted_between`]), both in Beijing time; a trade in the last seconds before midnight may fall on the neighbouring day of the
-//! other side, and is then reported as missing from one day and found in the next.
+//! [`crate::ledger::Ledger::refunds_accepted_between`]), both in Beijing time; a trade in the last seconds
+//! before midnight may fall on the neighbouring day of the other side, and is then reported as missing from
+//! one day and found in the next. A refund found in the bill is dated by the bill's times (the REFUND bill's
+//! success time, asked for only then), never by the run's.
 //!
 //! Not here: the bill's format (`wxpay::bill`), storage (`ledger::reconcile`), wording for the window (the
 //! CLI prints [`DayReconciliation::report`]), running it automatically each day (`reconcile_policy`,

@@ -1,8 +1,8 @@
 //! The automatic reconciliation: one background task that carries out what
 //! [`super::reconcile_policy::next_reconcile_step`] decides — reconcile a past day with WeChat's bill
 //! ([`Engine::reconcile_day`], which stores the result and reports [`super::EngineEvent::Reconciled`]), or
-//! wait — and feeds the outcomes back. Started by the app for the window ([`Engine::start_daily_reconciliation`]);
-//! one-shot commands do not start it.
+//! wait — and feeds the outcomes back. Started by the app for the window
+//! ([`Engine::start_daily_reconciliation`]); one-shot commands do not start it.
 //!
 //! Not here: which day and when (the policy), the comparison (`reconcile`).
 
