@@ -157,6 +157,15 @@ impl Reducer<'_> {
                 self.start_export();
                 self.intents.push(Intent::ExportTo(day, path));
             }
+            UiCommand::LoadDayReport(day) => self.load_day_report(day),
+            UiCommand::ExportDayReport(day) => {
+                self.start_report_export();
+                self.intents.push(Intent::ExportDayReportWithDialog(day));
+            }
+            UiCommand::ExportDayReportTo(day, path) => {
+                self.start_report_export();
+                self.intents.push(Intent::ExportDayReportTo(day, path));
+            }
             UiCommand::Print(job) => self.print(job),
             UiCommand::ToggleFullscreen => {
                 self.ui.fullscreen = !self.ui.fullscreen;
@@ -196,6 +205,11 @@ impl Reducer<'_> {
                     self.fields.export_day.set(today);
                 }
             }
+            Screen::DayReport => {
+                // Read again on every visit: the day's money moves while the window is open.
+                let day = self.ui.day_report.day.unwrap_or_else(|| self.today());
+                self.load_day_report(day);
+            }
             Screen::Sale => self.fields.sale.focus_name(),
             Screen::Payment | Screen::Paid => {}
         }
@@ -212,6 +226,25 @@ impl Reducer<'_> {
         self.fields.refund = Default::default();
         self.fields.history_day.set(day);
         self.intents.push(Intent::LoadHistory(day));
+        self.ui.history.sums = None;
+        self.intents.push(Intent::LoadDaySums(day));
+    }
+
+    fn load_day_report(&mut self, day: NaiveDate) {
+        let r = &mut self.ui.day_report;
+        r.day = Some(day);
+        r.loading = true;
+        r.exported = None;
+        r.export_cancelled = false;
+        self.fields.day_report_day.set(day);
+        self.intents.push(Intent::LoadDayReport(day));
+    }
+
+    fn start_report_export(&mut self) {
+        let r = &mut self.ui.day_report;
+        r.exporting = true;
+        r.export_cancelled = false;
+        r.exported = None;
     }
 
     fn select_order(&mut self, no: String) {
@@ -460,6 +493,30 @@ impl Reducer<'_> {
             Msg::ExportCancelled => {
                 self.ui.export.busy = false;
                 self.ui.export.cancelled = true;
+            }
+            Msg::DayReport(day, data) => {
+                let r = &mut self.ui.day_report;
+                // Only the answer for the day on screen (the cashier may have clicked on).
+                if r.day == Some(day) {
+                    r.loading = false;
+                    r.data = Some(data);
+                }
+            }
+            Msg::DayReportExported(result) => {
+                let r = &mut self.ui.day_report;
+                r.exporting = false;
+                r.exported = Some(result);
+            }
+            Msg::DayReportExportCancelled => {
+                let r = &mut self.ui.day_report;
+                r.exporting = false;
+                r.export_cancelled = true;
+            }
+            Msg::DaySums(day, sums) => {
+                let h = &mut self.ui.history;
+                if h.day == Some(day) {
+                    h.sums = Some(sums);
+                }
             }
             Msg::Printed(result) => {
                 let p = &mut self.ui.print;
