@@ -91,9 +91,7 @@ impl Reconciled {
             Reconciled::Differences {
                 differences,
                 unexplained,
-            } => format!(
-                "{differences} 处差异 differences, {unexplained} 未说明 unexplained"
-            ),
+            } => format!("{differences} 处差异 differences, {unexplained} 未说明 unexplained"),
         }
     }
 }
@@ -266,7 +264,9 @@ fn section<W: Write>(
 ) -> io::Result<()> {
     records(
         out,
-        [vec![title.to_owned()], cells(header)].into_iter().chain(rows),
+        [vec![title.to_owned()], cells(header)]
+            .into_iter()
+            .chain(rows),
     )?;
     out.write_all(b"\r\n")
 }
@@ -349,7 +349,11 @@ pub fn text_page(
     let spread = |out: &mut Vec<String>, l: &str, r: &str| out.extend(text::spread(l, r, cols));
 
     if !header.store_name.is_empty() {
-        out.extend(text::wrap(&header.store_name, cols).iter().map(|l| centre(l)));
+        out.extend(
+            text::wrap(&header.store_name, cols)
+                .iter()
+                .map(|l| centre(l)),
+        );
     }
     out.push(centre("日结 Day report"));
     out.push(centre(&format!(
@@ -372,7 +376,11 @@ pub fn text_page(
     );
     spread(&mut out, "净额 Net", &money(s.net_fen()));
     if let Some(r) = &report.reconciliation {
-        spread(&mut out, "微信手续费 WeChat fee", &format!("￥{}", fee_yuan(r)));
+        spread(
+            &mut out,
+            "微信手续费 WeChat fee",
+            &format!("￥{}", fee_yuan(r)),
+        );
     }
     out.push("对账 Reconciliation".into());
     out.extend(
@@ -644,7 +652,10 @@ mod tests {
     #[test]
     fn without_a_reconciliation_the_csv_says_so_and_has_no_fee() {
         let text = csv_text_of(&sample(false));
-        assert!(text.contains("状态 state,未对账 not reconciled\r\n"), "{text}");
+        assert!(
+            text.contains("状态 state,未对账 not reconciled\r\n"),
+            "{text}"
+        );
         assert!(!text.contains("微信手续费"), "{text}");
     }
 

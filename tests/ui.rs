@@ -359,9 +359,11 @@ fn the_day_report_shows_the_days_money_and_moves_from_day_to_day() {
     assert!(h.query_all_by_label("这一天没有订单。").next().is_some());
     // And back.
     h.get_by_label("后一天 ▶").click();
-    wait_until(&mut h, "back to the day", |a| {
-        matches!(&a.day_report_state().data, Some(Ok((r, _))) if r.day == today)
-    });
+    wait_until(
+        &mut h,
+        "back to the day",
+        |a| matches!(&a.day_report_state().data, Some(Ok((r, _))) if r.day == today),
+    );
     assert!(h.query_all_by_label("¥41.50").next().is_some());
     // The screen asks for no frames of its own.
     h.run();
@@ -751,7 +753,12 @@ fn history_shows_the_day_and_export_writes_the_rows() {
         "today's orders",
         |a| matches!(&a.history_state().rows, Some(Ok(rows)) if rows.len() == 1),
     );
-    h.get_by_label("共 1 笔订单，其中 1 笔已支付，合计 ¥24.80");
+    // The day's money net of refunds, from the ledger.
+    wait_until(&mut h, "the day's sums", |a| {
+        matches!(&a.history_state().sums, Some(Ok(_)))
+    });
+    h.get_by_label("共 1 笔订单，其中 1 笔已收款");
+    h.get_by_label("收款 ¥24.80 · 退款 ¥0.00 · 净额 ¥24.80");
     h.get_by_label(&no);
     h.get_by_label("已支付");
     let time = h

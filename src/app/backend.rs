@@ -147,7 +147,11 @@ impl Backend for AppHandle {
         Box::pin(AppHandle::day_report(self, day))
     }
 
-    fn export_day_report(&self, day: NaiveDate, path: PathBuf) -> BoxFuture<'_, Result<(), String>> {
+    fn export_day_report(
+        &self,
+        day: NaiveDate,
+        path: PathBuf,
+    ) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(AppHandle::export_day_report(self, day, path))
     }
 

@@ -57,7 +57,12 @@ impl AppHandle {
                 };
                 let body =
                     crate::report_format::text_page(&report, &days, &header, pc.style.columns);
-                printer::text_page(&self.config().store.name, &body, &pc.style, self.is_sandbox())
+                printer::text_page(
+                    &self.config().store.name,
+                    &body,
+                    &pc.style,
+                    self.is_sandbox(),
+                )
             }
         };
         if bytes.is_empty() {

@@ -152,7 +152,11 @@ pub trait Backend: Send + Sync + 'static {
         Box::pin(async { Err("the day report is not available here".into()) })
     }
     /// Write business day `day`'s report CSV to `path` (replaced atomically). By default: not available.
-    fn export_day_report(&self, day: NaiveDate, path: PathBuf) -> BoxFuture<'_, Result<(), String>> {
+    fn export_day_report(
+        &self,
+        day: NaiveDate,
+        path: PathBuf,
+    ) -> BoxFuture<'_, Result<(), String>> {
         let _ = (day, path);
         Box::pin(async { Err("the day report is not available here".into()) })
     }

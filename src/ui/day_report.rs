@@ -249,7 +249,11 @@ fn groups(ui: &mut egui::Ui, rt: &ReportTexts, id: &str, who: &str, lines: &[Gro
             }
             ui.end_row();
             for g in lines {
-                ui.label(if g.name.is_empty() { rt.nobody } else { &g.name });
+                ui.label(if g.name.is_empty() {
+                    rt.nobody
+                } else {
+                    &g.name
+                });
                 ui.label(g.paid_orders.to_string());
                 ui.label(g.sums.received.to_string());
                 ui.label(g.sums.refunded.to_string());
@@ -311,9 +315,11 @@ fn days_chart(ui: &mut egui::Ui, day: NaiveDate, days: &[DailyTotal]) {
         .enumerate()
         .map(|(i, d)| {
             let net = d.sums.net_fen();
-            let bar = Bar::new(i as f64, bar_yuan(net))
-                .width(0.8)
-                .name(format!("{}  {}", d.day.format("%m-%d"), signed(net)));
+            let bar = Bar::new(i as f64, bar_yuan(net)).width(0.8).name(format!(
+                "{}  {}",
+                d.day.format("%m-%d"),
+                signed(net)
+            ));
             if d.day == day {
                 bar.fill(colour::PAID)
             } else {

@@ -698,6 +698,135 @@ mod tests {
         r.intents
     }
 
+    /// Apply one message from the runtime to `ui`/`fields` and return the intents.
+    fn receive(ui: &mut UiState, fields: &mut Fields, msg: Msg) -> Vec<Intent> {
+        let ctx = egui::Context::default();
+        let mut prefs = Prefs::default();
+        let info = info();
+        let mut r = Reducer {
+            prefs: &mut prefs,
+            ui,
+            fields,
+            info: &info,
+            counter: &CounterInfo::default(),
+            now: t0(),
+            ctx: &ctx,
+            intents: Vec::new(),
+        };
+        r.message(msg);
+        r.intents
+    }
+
+    #[test]
+    fn the_day_report_is_read_on_each_visit_and_only_the_days_answer_is_kept() {
+        use crate::app::window::{DayReport, DaySums};
+        let (mut ui, mut fields) = (UiState::default(), Fields::default());
+        let today = crate::calendar::business_day(t0(), 0);
+        let before = today.pred_opt().unwrap();
+        let report = |day| DayReport {
+            day,
+            day_start_hour: 0,
+            by_status: vec![],
+            sums: DaySums {
+                received: Fen::ZERO,
+                refunded: Fen::ZERO,
+            },
+            paid_orders: 0,
+            refunds: 0,
+            by_cashier: vec![],
+            by_station: vec![],
+            hourly: vec![],
+            reconciliation: None,
+        };
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::DayReport)],
+        );
+        assert_eq!(intents, vec![Intent::LoadDayReport(today)]);
+        assert!(ui.day_report.loading);
+        assert_eq!(fields.day_report_day.text, today.to_string());
+
+        // The cashier clicks on to the day before; today's late answer is dropped.
+        let intents = run(&mut ui, &mut fields, vec![UiCommand::LoadDayReport(before)]);
+        assert_eq!(intents, vec![Intent::LoadDayReport(before)]);
+        receive(
+            &mut ui,
+            &mut fields,
+            Msg::DayReport(today, Ok((report(today), vec![]))),
+        );
+        assert!(ui.day_report.loading && ui.day_report.data.is_none());
+        receive(
+            &mut ui,
+            &mut fields,
+            Msg::DayReport(before, Ok((report(before), vec![]))),
+        );
+        assert!(!ui.day_report.loading);
+        assert!(matches!(&ui.day_report.data, Some(Ok((r, _))) if r.day == before));
+
+        // Export to a file: busy until the answer, then where it went.
+        let path = std::path::PathBuf::from("/tmp/r.csv");
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::ExportDayReportTo(before, path.clone())],
+        );
+        assert_eq!(
+            intents,
+            vec![Intent::ExportDayReportTo(before, path.clone())]
+        );
+        assert!(ui.day_report.exporting);
+        receive(
+            &mut ui,
+            &mut fields,
+            Msg::DayReportExported(Ok(path.clone())),
+        );
+        assert!(!ui.day_report.exporting);
+        assert_eq!(ui.day_report.exported, Some(Ok(path)));
+
+        // Away and back: read again (the day's money moves while the window is open).
+        run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::Sale)],
+        );
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::DayReport)],
+        );
+        assert_eq!(intents, vec![Intent::LoadDayReport(before)]);
+    }
+
+    #[test]
+    fn the_history_reads_the_days_sums_with_its_orders() {
+        use crate::app::window::DaySums;
+        let (mut ui, mut fields) = (UiState::default(), Fields::default());
+        let today = crate::calendar::business_day(t0(), 0);
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::History)],
+        );
+        assert_eq!(
+            intents,
+            vec![Intent::LoadHistory(today), Intent::LoadDaySums(today)]
+        );
+        let sums = DaySums {
+            received: Fen::new(2500).unwrap(),
+            refunded: Fen::new(500).unwrap(),
+        };
+        // An answer for another day is not this day's.
+        receive(
+            &mut ui,
+            &mut fields,
+            Msg::DaySums(today.pred_opt().unwrap(), Ok(sums)),
+        );
+        assert!(ui.history.sums.is_none());
+        receive(&mut ui, &mut fields, Msg::DaySums(today, Ok(sums)));
+        assert_eq!(ui.history.sums, Some(Ok(sums)));
+    }
+
     fn line(name: &str, fen: i64, qty: u32) -> CartLine {
         CartLine {
             name: name.into(),
