@@ -985,7 +985,10 @@ fn export_has_bom_header_quoting_exact_amounts_and_every_status() {
             "已支付 paid",
             "小王",
             "前台1",
-            ""
+            "",
+            "12.50",
+            "0.00",
+            "12.50"
         ]
     );
     let e3 = by("E3");
@@ -1009,6 +1012,15 @@ fn export_has_bom_header_quoting_exact_amounts_and_every_status() {
     assert_eq!(status("EA"), "待支付 open");
     assert_eq!(status("EB"), "支付中 paying");
     assert_eq!(status("EC"), "关闭中 closing");
+    // Received: only orders that received money; an order's row never carries a refund.
+    let money = |otn: &str| by(otn)[9..].to_vec();
+    for otn in ["E1", "E4", "E5", "E6", "E7", "EA", "EB", "EC"] {
+        assert_eq!(money(otn), ["0.00", "0.00", "0.00"], "{otn}");
+    }
+    for otn in ["E8", "E9"] {
+        assert_eq!(money(otn), ["1.00", "0.00", "1.00"], "{otn}");
+    }
+    assert_eq!(money("E3"), ["999999.99", "0.00", "999999.99"]);
     // Oldest first.
     let otns: Vec<_> = rows[1..].iter().map(|r| r[1].as_str()).collect();
     assert_eq!(otns, orders.iter().map(|o| o.0).collect::<Vec<_>>());

@@ -9,6 +9,9 @@
 //!   them, each in its own table linked to its order.
 //! - [`reconcile`] reads what a day's reconciliation with WeChat's bill compares (orders by payment time,
 //!   refunds by acceptance) and keeps each run's result; the comparison itself is the engine's.
+//! - [`day`] is the rule for which orders and refunds belong to a business day (an order that received
+//!   money: the day of its payment, like WeChat's bill; any other: the day it was created in; a refund: the
+//!   day of its success, else of its creation), in Rust and in the SQL of every day query.
 //! - [`report`] is the day report (日结): a business day's orders and money by status, cashier, station and
 //!   hour.
 //! - [`export`] turns a business day (as [`crate::calendar`] defines it) into the CSV the manager opens in
@@ -18,6 +21,7 @@
 //!
 //! Storage conventions are in [`schema`]: amounts in integer fen, instants in UTC unix milliseconds.
 
+pub mod day;
 pub mod export;
 pub mod model;
 mod open;
@@ -38,6 +42,7 @@ pub use refund::{
     DaySums, NewRefund, Refund, RefundApplied, RefundEvidence, RefundRefusal, RefundSource,
 };
 pub use refund_state::{RefundInput, RefundProgress, RefundState};
+pub use report::{DailyTotal, DayRefund, DayReport, GroupLine, HourLine, StatusLine};
 pub use schema::SCHEMA_VERSION;
 pub use state::{CloseReason, Decision, Input, OrderStatus};
 pub use store::{Ledger, PAID_AFTER_CANCEL_ALERT};

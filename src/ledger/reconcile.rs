@@ -8,7 +8,7 @@
 //! report; nothing here changes an order's status.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::TransactionBehavior;
+use rusqlite::{OptionalExtension, TransactionBehavior};
 
 use super::model::{LedgerError, Order, Source};
 use super::refund::{REFUND_SELECT, Refund, refund_from_row};
@@ -135,20 +135,45 @@ impl Ledger {
             "SELECT ran_at, bill, matched, differences, unexplained, fee_e5, report \
              FROM reconciliations WHERE day = ?1 ORDER BY id",
         )?;
-        let rows = stmt.query_map([day.format("%Y-%m-%d").to_string()], |row| {
-            Ok(ReconciliationRecord {
-                day,
-                ran_at: time_at(row, 0)?,
-                had_bill: row.get::<_, String>(1)? == "bill",
-                matched: row.get(2)?,
-                differences: row.get(3)?,
-                unexplained: row.get(4)?,
-                fee_e5: row.get(5)?,
-                report: row.get(6)?,
-            })
-        })?;
+        let rows = stmt.query_map([day_text(day)], |row| record_from_row(day, row))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// The latest run for `day` (the day's state), if any, on a connection (the day report reads in one
+/// transaction).
+pub(super) fn latest_reconciliation(
+    conn: &rusqlite::Connection,
+    day: NaiveDate,
+) -> Result<Option<ReconciliationRecord>, LedgerError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT ran_at, bill, matched, differences, unexplained, fee_e5, report \
+         FROM reconciliations WHERE day = ?1 ORDER BY id DESC LIMIT 1",
+    )?;
+    Ok(stmt
+        .query_row([day_text(day)], |row| record_from_row(day, row))
+        .optional()?)
+}
+
+fn day_text(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+/// A `reconciliations` row of `day`: `ran_at, bill, matched, differences, unexplained, fee_e5, report`.
+fn record_from_row(
+    day: NaiveDate,
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<ReconciliationRecord> {
+    Ok(ReconciliationRecord {
+        day,
+        ran_at: time_at(row, 0)?,
+        had_bill: row.get::<_, String>(1)? == "bill",
+        matched: row.get(2)?,
+        differences: row.get(3)?,
+        unexplained: row.get(4)?,
+        fee_e5: row.get(5)?,
+        report: row.get(6)?,
+    })
 }
 
 #[cfg(test)]
