@@ -814,6 +814,39 @@ fn history_shows_the_day_and_export_writes_the_rows() {
         matches!(a.export_state().result, Some(Err(_)))
     });
     h.get_by_label_contains("导出失败");
+
+    // The day report over the real ledger: the same money, the 30 days, and its CSV.
+    h.get_by_label("日结").click();
+    wait_until(
+        &mut h,
+        "the day report",
+        |a| matches!(&a.day_report_state().data, Some(Ok((r, _))) if r.day == today),
+    );
+    let Some(Ok((report, days))) = &h.state().day_report_state().data else {
+        unreachable!()
+    };
+    assert_eq!(report.sums.received, Fen::new(2480).unwrap());
+    assert_eq!(report.paid_orders, 1);
+    assert_eq!(days.len(), 30);
+    assert_eq!(days.last().unwrap().day, today);
+    assert!(h.query_all_by_label("¥24.80").next().is_some());
+    h.get_by_label("对账: 未对账");
+    let report_path = live.dir.path().join("out").join("report.csv");
+    h.state_mut()
+        .send(paydesk::ui::UiCommand::ExportDayReportTo(
+            today,
+            report_path.clone(),
+        ));
+    wait_until(&mut h, "the report export", |a| {
+        a.day_report_state().exported.is_some()
+    });
+    assert_eq!(
+        h.state().day_report_state().exported,
+        Some(Ok(report_path.clone()))
+    );
+    let csv = std::fs::read_to_string(&report_path).unwrap();
+    assert!(csv.contains("收款 received,1,24.80\r\n"), "{csv}");
+    h.get_by_label(&format!("已导出到 {}", report_path.display()));
 }
 
 /// A whole refund from the window: the paid order in History, "退款 Refund", the amount (what is left by

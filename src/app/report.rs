@@ -64,7 +64,7 @@ pub fn report_of(
     day: NaiveDate,
     day_start_hour: u8,
 ) -> Result<(DayReport, Vec<DailyTotal>), LedgerError> {
-    // WIP until the ledger's day_report lands (merge of rep-core).
-    let _ = (ledger, day, day_start_hour, CHART_DAYS);
-    Err(LedgerError::Invalid("WIP".into()))
+    let report = ledger.day_report(day, day_start_hour)?;
+    let days = ledger.daily_totals(day, CHART_DAYS, day_start_hour)?;
+    Ok((report, days))
 }
