@@ -398,11 +398,15 @@ pub fn text_page(
         out.push("  无订单 no orders".into());
     }
     for l in &report.by_status {
-        spread(
-            &mut out,
-            &format!("  {} ×{}", l.status.label(), l.orders),
-            &money(fen(l.amount)),
-        );
+        let amount = money(fen(l.amount));
+        let both = format!("  {} ×{}", l.status.label(), l.orders);
+        // On narrow paper a long status keeps its Chinese word only, so the line stays one line.
+        let left = if text::width(&both) + 1 + text::width(&amount) <= cols {
+            both
+        } else {
+            format!("  {} ×{}", l.status.word_zh(), l.orders)
+        };
+        spread(&mut out, &left, &amount);
     }
 
     for (title, lines) in [
