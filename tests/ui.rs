@@ -326,7 +326,7 @@ fn the_day_report_shows_the_days_money_and_moves_from_day_to_day() {
             && matches!(a.day_report_state().data, Some(Ok(_)))
     });
     // The totals, the WeChat fee and the reconciliation in words.
-    for label in ["¥41.50", "¥8.00", "¥33.50", "¥0.24900", "4 笔", "2 笔"] {
+    for label in ["¥41.50", "¥8.00", "¥33.50", "¥0.249", "4 笔", "2 笔"] {
         assert!(
             h.query_all_by_label(label).next().is_some(),
             "{label} is not on screen"

@@ -10,7 +10,7 @@
 
 use chrono::NaiveDate;
 use eframe::egui::{self, RichText};
-use egui_plot::{Bar, BarChart, Plot};
+use egui_plot::{Bar, BarChart, GridInput, GridMark, Plot};
 
 use super::command::UiCommand;
 use super::history::{DayField, day_picker};
@@ -27,6 +27,20 @@ fn signed(fen: i64) -> String {
         refunded: crate::money::Fen::new((-fen).max(0)).unwrap_or_default(),
     }
     .net_label()
+}
+
+/// The bill's fee (0.00001 yuan) as yuan with the decimals it needs, at least two: `0.41`, `0.006`.
+fn fee_short(fee_e5: i64) -> String {
+    let sign = if fee_e5 < 0 { "-" } else { "" };
+    let a = fee_e5.unsigned_abs();
+    let frac = format!("{:05}", a % 100_000);
+    let frac = frac.trim_end_matches('0');
+    let frac = if frac.len() < 2 {
+        format!("{frac:0<2}")
+    } else {
+        frac.to_owned()
+    };
+    format!("{sign}{}.{frac}", a / 100_000)
 }
 
 /// Yuan as a bar's height. Drawing only: the figures shown as text are exact fen.
@@ -119,46 +133,34 @@ fn body(ui: &mut egui::Ui, lang: Lang, rt: &ReportTexts, report: &DayReport, day
     totals(ui, lang, rt, report);
     ui.add_space(space::GAP);
 
-    // Orders by status, in one line of coloured words.
-    ui.horizontal_wrapped(|ui| {
-        ui.label(RichText::new(format!("{}:", rt.by_status)).color(colour::MUTED));
-        if report.by_status.is_empty() {
-            ui.label(RichText::new(rt.no_orders).color(colour::MUTED));
-        }
-        for l in &report.by_status {
-            ui.label(
-                RichText::new(format!(
-                    "{} {} ({})",
-                    lang.status_short(l.status),
-                    lang.orders_count(l.orders),
-                    l.amount
-                ))
-                .color(status_colour(l.status))
-                .size(size::BODY),
-            );
-            ui.add_space(space::GAP);
-        }
-    });
-    ui.add_space(space::SECTION);
-
-    let half = ((ui.available_width() - space::SECTION) / 2.0).max(300.0);
+    // At a glance first: takings by hour and the last 30 days side by side, then the tables.
+    let gaps = space::SECTION + 2.0 * ui.spacing().item_spacing.x;
+    let half = ((ui.available_width() - gaps) / 2.0).max(300.0);
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.set_width(half);
-            ui.label(RichText::new(rt.by_cashier).size(size::HEADING));
-            groups(ui, rt, "by_cashier", rt.col_cashier, &report.by_cashier);
-            ui.add_space(space::SECTION);
-            ui.label(RichText::new(rt.by_station).size(size::HEADING));
-            groups(ui, rt, "by_station", rt.col_station, &report.by_station);
+            ui.label(RichText::new(rt.by_hour).size(size::BODY).strong());
+            hour_chart(ui, report, half);
         });
         ui.add_space(space::SECTION);
         ui.vertical(|ui| {
             ui.set_width(half);
-            ui.label(RichText::new(rt.by_hour).size(size::BODY).strong());
-            hour_chart(ui, report);
-            ui.add_space(space::GAP);
             ui.label(RichText::new(rt.last_days).size(size::BODY).strong());
-            days_chart(ui, report.day, days);
+            days_chart(ui, report.day, days, half);
+        });
+    });
+    ui.add_space(space::GAP);
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(half);
+            ui.label(RichText::new(rt.by_cashier).size(size::BODY).strong());
+            groups(ui, rt, "by_cashier", rt.col_cashier, &report.by_cashier);
+        });
+        ui.add_space(space::SECTION);
+        ui.vertical(|ui| {
+            ui.set_width(half);
+            ui.label(RichText::new(rt.by_station).size(size::BODY).strong());
+            groups(ui, rt, "by_station", rt.col_station, &report.by_station);
         });
     });
 }
@@ -169,7 +171,7 @@ fn totals(ui: &mut egui::Ui, lang: Lang, rt: &ReportTexts, report: &DayReport) {
     let fee = report
         .reconciliation
         .as_ref()
-        .map(|r| format!("¥{}", crate::report_format::fee_yuan(r)));
+        .map(|r| format!("¥{}", fee_short(r.fee_e5)));
     ui.horizontal_wrapped(|ui| {
         figure(
             ui,
@@ -201,11 +203,30 @@ fn totals(ui: &mut egui::Ui, lang: Lang, rt: &ReportTexts, report: &DayReport) {
         Reconciled::Differences { .. } => colour::ERROR,
         Reconciled::NotRun => colour::MUTED,
     };
-    ui.label(
-        RichText::new(format!("{}: {}", rt.reconciliation, lang.reconciled(state)))
-            .size(size::BODY)
-            .color(colour),
-    );
+    ui.horizontal_wrapped(|ui| {
+        ui.label(
+            RichText::new(format!("{}: {}", rt.reconciliation, lang.reconciled(state)))
+                .size(size::BODY)
+                .color(colour),
+        );
+        ui.add_space(space::SECTION);
+        // Orders by status, in one line of coloured words.
+        ui.label(RichText::new(format!("{}:", rt.by_status)).color(colour::MUTED));
+        if report.by_status.is_empty() {
+            ui.label(RichText::new(rt.no_orders).color(colour::MUTED));
+        }
+        for l in &report.by_status {
+            ui.label(
+                RichText::new(format!(
+                    "{} {} ({})",
+                    lang.status_short(l.status),
+                    lang.orders_count(l.orders),
+                    l.amount
+                ))
+                .color(status_colour(l.status)),
+            );
+        }
+    });
 }
 
 /// One figure: its name small, the amount large, a note under it.
@@ -264,9 +285,14 @@ fn groups(ui: &mut egui::Ui, rt: &ReportTexts, id: &str, who: &str, lines: &[Gro
 }
 
 /// A chart that only shows: no zoom, drag, scroll or box zoom, so it never moves by itself.
-fn still_plot(id: &'static str) -> Plot<'static> {
+fn still_plot(id: &'static str, width: f32) -> Plot<'static> {
     Plot::new(id)
-        .height(190.0)
+        .width(width)
+        .height(170.0)
+        // Wide enough for the labels from the first frame: this screen draws no frames of its own to let
+        // the axis settle.
+        .y_axis_min_width(44.0)
+        .y_grid_spacer(yuan_steps)
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
@@ -277,8 +303,33 @@ fn still_plot(id: &'static str) -> Plot<'static> {
         .set_margin_fraction(egui::vec2(0.02, 0.1))
 }
 
+/// About four lines across the amounts, at 1, 2 or 5 × a power of ten: far enough apart for their labels
+/// (the default powers of ten alone leave a day of ¥60 with a line every ¥10, too close to label).
+fn yuan_steps(input: GridInput) -> Vec<GridMark> {
+    let (min, max) = input.bounds;
+    let raw = ((max - min) / 4.0).max(0.01);
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * magnitude);
+    every(step, min, max)
+}
+
+/// Lines every `step` between `min` and `max`.
+fn every(step: f64, min: f64, max: f64) -> Vec<GridMark> {
+    let (first, last) = ((min / step).ceil() as i64, (max / step).floor() as i64);
+    (first..=last)
+        .map(|i| GridMark {
+            value: i as f64 * step,
+            step_size: step,
+        })
+        .collect()
+}
+
 /// Net takings per clock hour, in the business day's order (from its start hour), every hour present.
-fn hour_chart(ui: &mut egui::Ui, report: &DayReport) {
+fn hour_chart(ui: &mut egui::Ui, report: &DayReport, width: f32) {
     let start = report.day_start_hour;
     let bars: Vec<Bar> = (0..24u8)
         .map(|i| {
@@ -290,11 +341,12 @@ fn hour_chart(ui: &mut egui::Ui, report: &DayReport) {
                 .map_or(0, |h| h.sums.net_fen());
             Bar::new(f64::from(i), bar_yuan(net))
                 .width(0.8)
+                .fill(colour::CHARGE)
                 .name(format!("{hour:02}:00  {}", signed(net)))
         })
         .collect();
     let chart = BarChart::new("hours", bars).color(colour::CHARGE);
-    still_plot("day_report_hours")
+    still_plot("day_report_hours", width)
         .x_axis_formatter(move |mark, _| {
             let i = mark.value.round();
             if (0.0..24.0).contains(&i) && (mark.value - i).abs() < 1e-6 {
@@ -303,13 +355,14 @@ fn hour_chart(ui: &mut egui::Ui, report: &DayReport) {
                 String::new()
             }
         })
+        .x_grid_spacer(|i| every(3.0, i.bounds.0, i.bounds.1))
         .include_x(-0.5)
         .include_x(23.5)
         .show(ui, |p| p.bar_chart(chart));
 }
 
 /// Net takings of the last 30 days, the report's day last and highlighted.
-fn days_chart(ui: &mut egui::Ui, day: NaiveDate, days: &[DailyTotal]) {
+fn days_chart(ui: &mut egui::Ui, day: NaiveDate, days: &[DailyTotal], width: f32) {
     let bars: Vec<Bar> = days
         .iter()
         .enumerate()
@@ -323,7 +376,7 @@ fn days_chart(ui: &mut egui::Ui, day: NaiveDate, days: &[DailyTotal]) {
             if d.day == day {
                 bar.fill(colour::PAID)
             } else {
-                bar
+                bar.fill(colour::MUTED)
             }
         })
         .collect();
@@ -332,8 +385,9 @@ fn days_chart(ui: &mut egui::Ui, day: NaiveDate, days: &[DailyTotal]) {
         .map(|d| d.day.format("%m-%d").to_string())
         .collect();
     let n = labels.len();
+    let last = n.saturating_sub(1) as f64;
     let chart = BarChart::new("days", bars).color(colour::MUTED);
-    still_plot("day_report_days")
+    still_plot("day_report_days", width)
         .x_axis_formatter(move |mark, _| {
             let i = mark.value.round();
             if i >= 0.0 && (i as usize) < n && (mark.value - i).abs() < 1e-6 {
@@ -342,7 +396,32 @@ fn days_chart(ui: &mut egui::Ui, day: NaiveDate, days: &[DailyTotal]) {
                 String::new()
             }
         })
+        // Every fifth day, counted back from the report's day (the last bar).
+        .x_grid_spacer(move |i| {
+            every(5.0, i.bounds.0 - last, i.bounds.1 - last)
+                .into_iter()
+                .map(|m| GridMark {
+                    value: m.value + last,
+                    ..m
+                })
+                .collect()
+        })
         .include_x(-0.5)
         .include_x(n as f64 - 0.5)
         .show(ui, |p| p.bar_chart(chart));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fee_shows_the_decimals_it_needs() {
+        assert_eq!(fee_short(41_000), "0.41");
+        assert_eq!(fee_short(600), "0.006");
+        assert_eq!(fee_short(0), "0.00");
+        assert_eq!(fee_short(1_234_567), "12.34567");
+        assert_eq!(fee_short(-3_000), "-0.03");
+        assert_eq!(signed(-300), "-¥3.00");
+    }
 }
