@@ -19,6 +19,7 @@ pub use crate::engine::{
     Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderRefunds,
     OrderStatus, OrderSummary, OrderView, RefundState, RefundView,
 };
+pub use crate::ledger::refund_state::order_received_money;
 pub use crate::ledger::report::{DailyTotal, DayReport, GroupLine, HourLine, StatusLine};
 pub use crate::ledger::{DaySums, ReconciliationRecord};
 pub use crate::money::Fen;

@@ -18,15 +18,16 @@ use super::i18n::Lang;
 use super::i18n_report::ReportTexts;
 use super::screens::ScreenCtx;
 use super::theme::{colour, size, space, status_colour};
-use crate::app::window::{DailyTotal, DayReport, DaySums, GroupLine, PrintJob, Reconciled};
+use crate::app::window::{DailyTotal, DayReport, GroupLine, PrintJob, Reconciled};
 
-/// `¥12.50`, `-¥3.00`.
+/// `¥12.50`, `-¥3.00`: signed fen (a net can be negative; [`crate::money::Fen`] cannot).
 fn signed(fen: i64) -> String {
-    DaySums {
-        received: crate::money::Fen::new(fen.max(0)).unwrap_or_default(),
-        refunded: crate::money::Fen::new((-fen).max(0)).unwrap_or_default(),
+    let abs = crate::money::Fen::new(fen.saturating_abs()).unwrap_or_default();
+    if fen < 0 {
+        format!("-{abs}")
+    } else {
+        abs.to_string()
     }
-    .net_label()
 }
 
 /// The bill's fee (0.00001 yuan) as yuan with the decimals it needs, at least two: `0.41`, `0.006`.

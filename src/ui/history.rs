@@ -43,11 +43,6 @@ pub(crate) fn parse_day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
 
-/// Whether the order brought money in (paid, paid after cancel, refunded since).
-fn received_money(r: &OrderSummary) -> bool {
-    r.status.is_paid() || r.status == crate::app::window::OrderStatus::Refunded
-}
-
 /// "收款 ¥X · 退款 ¥Y · 净额 ¥Z".
 fn day_sums(ui: &mut egui::Ui, lang: Lang, s: &crate::app::window::DaySums) {
     ui.label(
@@ -163,7 +158,10 @@ pub(crate) fn draw_history(
                 // The day's money net of refunds, the day report's figures (a refund counts on the day it
                 // succeeded, whatever day its order is from).
                 Some(Ok(s)) => {
-                    let received = rows.iter().filter(|r| received_money(r)).count();
+                    let received = rows
+                        .iter()
+                        .filter(|r| crate::app::window::order_received_money(r.status))
+                        .count();
                     ui.label(
                         RichText::new(lang.day_orders_line(rows.len(), received))
                             .size(size::HEADING)
