@@ -534,8 +534,10 @@ mod tests {
         ];
         let bytes = text_page("我的小店", &body, &style, true);
         assert!(bytes.ends_with(&CUT_PARTIAL));
-        assert!(contains(&bytes, &encode("日结 Day report\n")));
-        assert!(contains(&bytes, &encode(&format!("{}\n", body[1]))));
+        // Each line whole, then its line feed (encode() would print a newline as a space).
+        let line = |s: &str| [encode(s), b"\n".to_vec()].concat();
+        assert!(contains(&bytes, &line("日结 Day report")));
+        assert!(contains(&bytes, &line(&body[1])));
         assert!(contains(&bytes, format!("{}\n", "x".repeat(32)).as_bytes()));
         assert!(contains(&bytes, &encode(SANDBOX_LINE)));
     }
