@@ -92,7 +92,8 @@ fn export_orders_and_backup_from_the_command_line() {
     assert!(lines[0].starts_with("时间 time,"));
     assert_eq!(
         lines[1],
-        "2026-11-27 01:00:00,C1,TC1,\"可乐 ×2; 薯片, 大 ×1\",12.50,已支付 paid,小王,前台1,,12.50,0.00,12.50"
+        "2026-11-27 01:00:00,C1,TC1,\"可乐 ×2; 薯片, 大 ×1\",12.50,已支付 paid,小王,前台1,,12.50,0.00,\
+         12.50"
     );
 
     // Open past midnight: 01:00 belongs to the 26th.

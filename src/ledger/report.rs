@@ -21,7 +21,7 @@ use super::reconcile::{self, ReconciliationRecord};
 use super::refund::{DaySums, REFUND_WITH_ORDER_SELECT, Refund, refund_from_row};
 use super::refund_state::{self, RefundState};
 use super::state::OrderStatus;
-use super::store::{Ledger, to_ms};
+use super::store::{Ledger, fen_at, time_at, to_ms};
 use crate::calendar::day_bounds_in;
 use crate::money::Fen;
 
@@ -342,8 +342,9 @@ impl Ledger {
         self.day_report_in(&Local, day, day_start_hour)
     }
 
-    /// `days` days ending with `last_day`, oldest first, every day present (days without trade are zeros).
-    /// Two range queries (payments, refunds) over the whole span, bucketed by day here.
+    /// `days` days ending with `last_day`, oldest first, every day present (days without trade are zeros),
+    /// each day's numbers those of its [`Ledger::day_report_in`]. Two range queries (payments, refunds) over
+    /// the whole span, bucketed by day here. At most [`MAX_DAILY_TOTALS_DAYS`] days; none for `days == 0`.
     pub fn daily_totals_in<Tz: TimeZone>(
         &self,
         tz: &Tz,
@@ -366,12 +367,7 @@ impl Ledger {
                 DaySpan::condition("orders"),
                 day::received_sql_list()
             ))?;
-            let rows = stmt.query_map(span.params(), |r| {
-                Ok((
-                    crate::ledger::store::time_at(r, 0)?,
-                    crate::ledger::store::fen_at(r, 1)?,
-                ))
-            })?;
+            let rows = stmt.query_map(span.params(), |r| Ok((time_at(r, 0)?, fen_at(r, 1)?)))?;
             rows.collect::<Result<Vec<_>, _>>()?
         };
         let refunds = {
@@ -382,10 +378,7 @@ impl Ledger {
                  AND status = 'success'",
             )?;
             let rows = stmt.query_map([to_ms(from), to_ms(to)], |r| {
-                Ok((
-                    crate::ledger::store::time_at(r, 0)?,
-                    crate::ledger::store::fen_at(r, 1)?,
-                ))
+                Ok((time_at(r, 0)?, fen_at(r, 1)?))
             })?;
             rows.collect::<Result<Vec<_>, _>>()?
         };
