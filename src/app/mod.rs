@@ -16,6 +16,7 @@ pub mod lock;
 pub mod manager_pin;
 mod printing;
 mod refunds;
+pub mod report;
 pub mod sandbox;
 pub mod window;
 

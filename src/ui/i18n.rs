@@ -36,6 +36,14 @@ impl Lang {
         }
     }
 
+    /// The day report screen's texts ([`super::i18n_report`]).
+    pub fn report(self) -> &'static super::i18n_report::ReportTexts {
+        match self {
+            Lang::Zh => &super::i18n_report::REPORT_ZH,
+            Lang::En => &super::i18n_report::REPORT_EN,
+        }
+    }
+
     /// The other language (what the switch button offers).
     pub fn other(self) -> Lang {
         match self {

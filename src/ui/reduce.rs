@@ -157,6 +157,15 @@ impl Reducer<'_> {
                 self.start_export();
                 self.intents.push(Intent::ExportTo(day, path));
             }
+            UiCommand::LoadDayReport(day) => self.load_day_report(day),
+            UiCommand::ExportDayReport(day) => {
+                self.start_report_export();
+                self.intents.push(Intent::ExportDayReportWithDialog(day));
+            }
+            UiCommand::ExportDayReportTo(day, path) => {
+                self.start_report_export();
+                self.intents.push(Intent::ExportDayReportTo(day, path));
+            }
             UiCommand::Print(job) => self.print(job),
             UiCommand::ToggleFullscreen => {
                 self.ui.fullscreen = !self.ui.fullscreen;
@@ -196,6 +205,11 @@ impl Reducer<'_> {
                     self.fields.export_day.set(today);
                 }
             }
+            Screen::DayReport => {
+                // Read again on every visit: the day's money moves while the window is open.
+                let day = self.ui.day_report.day.unwrap_or_else(|| self.today());
+                self.load_day_report(day);
+            }
             Screen::Sale => self.fields.sale.focus_name(),
             Screen::Payment | Screen::Paid => {}
         }
@@ -212,6 +226,25 @@ impl Reducer<'_> {
         self.fields.refund = Default::default();
         self.fields.history_day.set(day);
         self.intents.push(Intent::LoadHistory(day));
+        self.ui.history.sums = None;
+        self.intents.push(Intent::LoadDaySums(day));
+    }
+
+    fn load_day_report(&mut self, day: NaiveDate) {
+        let r = &mut self.ui.day_report;
+        r.day = Some(day);
+        r.loading = true;
+        r.exported = None;
+        r.export_cancelled = false;
+        self.fields.day_report_day.set(day);
+        self.intents.push(Intent::LoadDayReport(day));
+    }
+
+    fn start_report_export(&mut self) {
+        let r = &mut self.ui.day_report;
+        r.exporting = true;
+        r.export_cancelled = false;
+        r.exported = None;
     }
 
     fn select_order(&mut self, no: String) {
@@ -473,6 +506,30 @@ impl Reducer<'_> {
                 self.ui.export.busy = false;
                 self.ui.export.cancelled = true;
             }
+            Msg::DayReport(day, data) => {
+                let r = &mut self.ui.day_report;
+                // Only the answer for the day on screen (the cashier may have clicked on).
+                if r.day == Some(day) {
+                    r.loading = false;
+                    r.data = Some(data);
+                }
+            }
+            Msg::DayReportExported(result) => {
+                let r = &mut self.ui.day_report;
+                r.exporting = false;
+                r.exported = Some(result);
+            }
+            Msg::DayReportExportCancelled => {
+                let r = &mut self.ui.day_report;
+                r.exporting = false;
+                r.export_cancelled = true;
+            }
+            Msg::DaySums(day, sums) => {
+                let h = &mut self.ui.history;
+                if h.day == Some(day) {
+                    h.sums = Some(sums);
+                }
+            }
             Msg::Printed(result) => {
                 let p = &mut self.ui.print;
                 p.busy = p.busy.saturating_sub(1);
@@ -651,6 +708,135 @@ mod tests {
             r.command(c);
         }
         r.intents
+    }
+
+    /// Apply one message from the runtime to `ui`/`fields` and return the intents.
+    fn receive(ui: &mut UiState, fields: &mut Fields, msg: Msg) -> Vec<Intent> {
+        let ctx = egui::Context::default();
+        let mut prefs = Prefs::default();
+        let info = info();
+        let mut r = Reducer {
+            prefs: &mut prefs,
+            ui,
+            fields,
+            info: &info,
+            counter: &CounterInfo::default(),
+            now: t0(),
+            ctx: &ctx,
+            intents: Vec::new(),
+        };
+        r.message(msg);
+        r.intents
+    }
+
+    #[test]
+    fn the_day_report_is_read_on_each_visit_and_only_the_days_answer_is_kept() {
+        use crate::app::window::{DayReport, DaySums};
+        let (mut ui, mut fields) = (UiState::default(), Fields::default());
+        let today = crate::calendar::business_day(t0(), 0);
+        let before = today.pred_opt().unwrap();
+        let report = |day| DayReport {
+            day,
+            day_start_hour: 0,
+            by_status: vec![],
+            sums: DaySums {
+                received: Fen::ZERO,
+                refunded: Fen::ZERO,
+            },
+            paid_orders: 0,
+            refunds: 0,
+            by_cashier: vec![],
+            by_station: vec![],
+            hourly: vec![],
+            reconciliation: None,
+        };
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::DayReport)],
+        );
+        assert_eq!(intents, vec![Intent::LoadDayReport(today)]);
+        assert!(ui.day_report.loading);
+        assert_eq!(fields.day_report_day.text, today.to_string());
+
+        // The cashier clicks on to the day before; today's late answer is dropped.
+        let intents = run(&mut ui, &mut fields, vec![UiCommand::LoadDayReport(before)]);
+        assert_eq!(intents, vec![Intent::LoadDayReport(before)]);
+        receive(
+            &mut ui,
+            &mut fields,
+            Msg::DayReport(today, Ok((report(today), vec![]))),
+        );
+        assert!(ui.day_report.loading && ui.day_report.data.is_none());
+        receive(
+            &mut ui,
+            &mut fields,
+            Msg::DayReport(before, Ok((report(before), vec![]))),
+        );
+        assert!(!ui.day_report.loading);
+        assert!(matches!(&ui.day_report.data, Some(Ok((r, _))) if r.day == before));
+
+        // Export to a file: busy until the answer, then where it went.
+        let path = std::path::PathBuf::from("/tmp/r.csv");
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::ExportDayReportTo(before, path.clone())],
+        );
+        assert_eq!(
+            intents,
+            vec![Intent::ExportDayReportTo(before, path.clone())]
+        );
+        assert!(ui.day_report.exporting);
+        receive(
+            &mut ui,
+            &mut fields,
+            Msg::DayReportExported(Ok(path.clone())),
+        );
+        assert!(!ui.day_report.exporting);
+        assert_eq!(ui.day_report.exported, Some(Ok(path)));
+
+        // Away and back: read again (the day's money moves while the window is open).
+        run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::Sale)],
+        );
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::DayReport)],
+        );
+        assert_eq!(intents, vec![Intent::LoadDayReport(before)]);
+    }
+
+    #[test]
+    fn the_history_reads_the_days_sums_with_its_orders() {
+        use crate::app::window::DaySums;
+        let (mut ui, mut fields) = (UiState::default(), Fields::default());
+        let today = crate::calendar::business_day(t0(), 0);
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::History)],
+        );
+        assert_eq!(
+            intents,
+            vec![Intent::LoadHistory(today), Intent::LoadDaySums(today)]
+        );
+        let sums = DaySums {
+            received: Fen::new(2500).unwrap(),
+            refunded: Fen::new(500).unwrap(),
+        };
+        // An answer for another day is not this day's.
+        receive(
+            &mut ui,
+            &mut fields,
+            Msg::DaySums(today.pred_opt().unwrap(), Ok(sums)),
+        );
+        assert!(ui.history.sums.is_none());
+        receive(&mut ui, &mut fields, Msg::DaySums(today, Ok(sums)));
+        assert_eq!(ui.history.sums, Some(Ok(sums)));
     }
 
     fn line(name: &str, fen: i64, qty: u32) -> CartLine {

@@ -18,6 +18,7 @@ use super::printing::PrintState;
 use super::qr::QrView;
 use super::sale::SaleForm;
 use crate::app::window::{Cart, CartLine, OrderView};
+use crate::app::window::{DailyTotal, DayReport, DaySums};
 use crate::app::window::{OrderDetail, OrderRefunds, OrderSummary};
 use crate::money::Fen;
 
@@ -65,6 +66,8 @@ pub enum Screen {
     Paid,
     History,
     Export,
+    /// 日结: the day report.
+    DayReport,
 }
 
 /// Everything the window shows that is not typed text, while it is open.
@@ -82,6 +85,8 @@ pub struct UiState {
     pub(crate) print: PrintState,
     /// Full screen, as last asked for (F11 or the configuration).
     pub(crate) fullscreen: bool,
+    /// The day report screen (日结).
+    pub(crate) day_report: DayReportState,
 }
 
 impl Default for UiState {
@@ -96,6 +101,7 @@ impl Default for UiState {
             errors: Vec::new(),
             print: PrintState::default(),
             fullscreen: false,
+            day_report: DayReportState::default(),
         }
     }
 }
@@ -173,6 +179,8 @@ pub struct HistoryState {
     pub refunds: Option<Result<OrderRefunds, String>>,
     /// The refund form, open for one order.
     pub refund: Option<RefundForm>,
+    /// The day's received, refunded and net (refunds of the day count whatever day their order is from).
+    pub sums: Option<Result<DaySums, String>>,
 }
 
 /// The refund form of one order.
@@ -205,6 +213,18 @@ pub struct ExportState {
     pub result: Option<Result<(usize, PathBuf), String>>,
 }
 
+/// The day report screen (日结): the day shown, its report and the 30 days up to it, and the last export.
+#[derive(Default)]
+pub struct DayReportState {
+    pub day: Option<NaiveDate>,
+    pub loading: bool,
+    pub data: Option<Result<(DayReport, Vec<DailyTotal>), String>>,
+    /// The report CSV: being written, no file chosen, or where it went (or why not).
+    pub exporting: bool,
+    pub export_cancelled: bool,
+    pub exported: Option<Result<PathBuf, String>>,
+}
+
 /// The text fields' edit buffers (see the module doc for who writes them).
 #[derive(Debug, Default)]
 pub struct Fields {
@@ -212,4 +232,5 @@ pub struct Fields {
     pub history_day: DayField,
     pub export_day: DayField,
     pub refund: super::refund::RefundFields,
+    pub day_report_day: DayField,
 }
