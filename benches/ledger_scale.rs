@@ -274,7 +274,12 @@ const SQLITE3_QUERY: &str = "SELECT strftime('%Y-%m-%d %H:%M:%S', o.created_at /
       WHEN 'paid_after_cancel' THEN '取消后已支付 paid after cancel' WHEN 'failed' THEN '支付失败 failed' \
       WHEN 'cancelled' THEN '已取消 cancelled' WHEN 'expired' THEN '已过期 expired' \
       WHEN 'refunded' THEN '已退款 refunded' END AS status, \
-    o.cashier, o.station, o.flag_reason \
+    o.cashier, o.station, o.flag_reason, \
+    CASE WHEN o.status IN ('paid', 'paid_after_cancel', 'refunded') \
+      THEN printf('%d.%02d', o.total_fen / 100, o.total_fen % 100) ELSE '0.00' END AS received, \
+    '0.00' AS refunded, \
+    CASE WHEN o.status IN ('paid', 'paid_after_cancel', 'refunded') \
+      THEN printf('%d.%02d', o.total_fen / 100, o.total_fen % 100) ELSE '0.00' END AS net \
     FROM orders o ORDER BY o.created_at, o.id";
 
 fn main() {

@@ -3,7 +3,11 @@
 //! A business day runs from `day_start_hour:00` local time on its date to the same hour the next day
 //! (hour 0: the calendar day; hour 4 for a shop open past midnight: an order at 02:00 belongs to the
 //! previous day). On a daylight-saving change a day starts at the first instant whose local time is the
-//! start hour or later. An order belongs to the day it was *created* in.
+//! start hour or later.
+//!
+//! Which instant decides the day of an order or a refund is the ledger's rule (`ledger::day`), like
+//! WeChat's bill: an order that received money belongs to the day of its *payment*, any other order to the
+//! day it was created in, a refund to the day of its success (else of its creation).
 //!
 //! Every function taking local time has an `_in` twin taking any [`TimeZone`], which is what the tests use.
 //! A leaf module: no storage, no drawing; the ledger, the window and the command line all ask it.

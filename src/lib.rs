@@ -18,7 +18,8 @@
 //!
 //! [`money`], [`clock`], [`calendar`] (business days) and [`fsutil`] (atomic file writes) are shared leaf
 //! modules; [`printer`] (receipts, ESC/POS) is a leaf that depends only on [`money`]. The engine never
-//! imports `app`, `ui`, `config` or `sandbox`.
+//! imports `app`, `ui`, `config` or `sandbox`. [`report_format`] writes the ledger's day report out (CSV and the
+//! printable page) for `cli` and `app`.
 
 pub mod app;
 pub mod calendar;
@@ -32,6 +33,7 @@ pub mod logging;
 pub mod money;
 pub mod paths;
 pub mod printer;
+pub mod report_format;
 pub mod sandbox;
 pub mod sandbox_defaults;
 pub mod ui;

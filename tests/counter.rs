@@ -290,3 +290,98 @@ fn the_customer_display_ticks_only_while_a_code_can_be_paid() {
         None
     );
 }
+
+/// "打印日结 Print report" through the running PayDesk: a paid sale, then the day report as one job on a
+/// 58 mm network printer, laid out within its 32 columns, with the day's money and the cashier.
+#[test]
+fn the_day_report_prints_on_the_receipt_printer() {
+    use paydesk::app::window::PrintJob;
+    use paydesk::engine::Cart;
+    let fake = FakePrinter::start(Some(READY));
+    let config = Config::parse(&format!(
+        "[store]\nname = \"张记便利店\"\nstation = \"POS7\"\ncashiers = [\"李四\"]\n\
+         [printer]\nkind = \"tcp\"\naddress = \"{}\"\nwidth = 58\nqr = \"native\"\n",
+        fake.addr
+    ))
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (app, sandbox) = rt.block_on(async {
+        let sb = Sandbox::start(
+            support::sandbox::oracle_config(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let gateway = Gateway {
+            primary: sb.base_url(),
+            backup: None,
+            merchant: sandbox_merchant(),
+            sandbox: true,
+        };
+        let mut s = engine_settings(&config, dir.path(), gateway);
+        s.timing = Timing::fast();
+        let engine = Engine::start(s).await.unwrap();
+        let app = AppHandle::new(engine, config, Some(SandboxPlace::Running(sb.base_url())));
+        (app, sb)
+    });
+    let day = rt.block_on(async {
+        let order = app
+            .engine()
+            .charge(Cart {
+                lines: vec![CartLine {
+                    name: "月饼".into(),
+                    unit_price: Fen::new(1250).unwrap(),
+                    qty: 2,
+                }],
+                cashier: "李四".into(),
+            })
+            .await
+            .unwrap();
+        app.simulate_customer(&order.out_trade_no, CustomerAction::Pay)
+            .await
+            .unwrap();
+        let mut events = app.engine().subscribe();
+        while app
+            .engine()
+            .order(&order.out_trade_no)
+            .await
+            .unwrap()
+            .status
+            != OrderStatus::Paid
+        {
+            let _ = events.recv().await;
+        }
+        let paid = app.engine().order(&order.out_trade_no).await.unwrap();
+        paydesk::calendar::business_day(paid.paid_at.unwrap(), 0)
+    });
+    let printed = rt
+        .block_on(app.print_job(PrintJob::DayReport { day }))
+        .unwrap();
+    assert!(!printed.paper_low);
+
+    let d = decode(&fake.bytes());
+    let lines = d.lines();
+    assert_eq!(lines[0], "张记便利店");
+    assert!(lines.contains(&SANDBOX_LINE), "{lines:#?}");
+    for l in &lines {
+        assert!(paydesk::printer::text::width(l) <= 32, "{l:?} is too wide");
+    }
+    for want in [
+        "日结 Day report",
+        &day.to_string(),
+        "收款 Received (1)",
+        "￥25.00",
+        "李四 ×1",
+        "POS7 ×1",
+        "未对账 not reconciled",
+    ] {
+        assert!(d.text.contains(want), "{want} missing from\n{}", d.text);
+    }
+    rt.block_on(app.shutdown());
+    rt.block_on(sandbox.shutdown());
+}

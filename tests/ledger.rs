@@ -985,7 +985,10 @@ fn export_has_bom_header_quoting_exact_amounts_and_every_status() {
             "已支付 paid",
             "小王",
             "前台1",
-            ""
+            "",
+            "12.50",
+            "0.00",
+            "12.50"
         ]
     );
     let e3 = by("E3");
@@ -1009,6 +1012,15 @@ fn export_has_bom_header_quoting_exact_amounts_and_every_status() {
     assert_eq!(status("EA"), "待支付 open");
     assert_eq!(status("EB"), "支付中 paying");
     assert_eq!(status("EC"), "关闭中 closing");
+    // Received: only orders that received money; an order's row never carries a refund.
+    let money = |otn: &str| by(otn)[9..].to_vec();
+    for otn in ["E1", "E4", "E5", "E6", "E7", "EA", "EB", "EC"] {
+        assert_eq!(money(otn), ["0.00", "0.00", "0.00"], "{otn}");
+    }
+    for otn in ["E8", "E9"] {
+        assert_eq!(money(otn), ["1.00", "0.00", "1.00"], "{otn}");
+    }
+    assert_eq!(money("E3"), ["999999.99", "0.00", "999999.99"]);
     // Oldest first.
     let otns: Vec<_> = rows[1..].iter().map(|r| r[1].as_str()).collect();
     assert_eq!(otns, orders.iter().map(|o| o.0).collect::<Vec<_>>());
@@ -2032,6 +2044,246 @@ fn a_days_sums_count_received_refunded_and_net() {
     assert_eq!(s.net_label(), "-¥5.00");
     assert_eq!(ledger.refunds_for_day_in(&tz, day(27), 0).unwrap().len(), 2);
     assert_eq!(ledger.refunds_for_day_in(&tz, day(28), 0).unwrap().len(), 1);
+}
+
+/// Pay `otn` (created with [`order_with`]) with the payment's time `at`.
+fn pay_at(ledger: &Ledger, otn: &str, at: DateTime<Utc>) {
+    let total = ledger.order(otn).unwrap().unwrap().total;
+    let mut p = payment(&format!("T{otn}"), total);
+    p.time_end = Some(at);
+    ledger
+        .apply(
+            otn,
+            Input::Paid,
+            &Evidence::paid(Source::Notify, p, "notify SUCCESS"),
+            at,
+        )
+        .unwrap();
+}
+
+/// `12.50` / `-3.00` in fen.
+fn yuan_fen(s: &str) -> i64 {
+    let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
+    let (y, f) = s.split_once('.').unwrap();
+    assert_eq!(f.len(), 2, "{s}");
+    let v = y.parse::<i64>().unwrap() * 100 + f.parse::<i64>().unwrap();
+    if neg { -v } else { v }
+}
+
+fn order_ids(orders: Vec<paydesk::ledger::Order>) -> Vec<String> {
+    orders.into_iter().map(|o| o.out_trade_no).collect()
+}
+
+/// The CSV, History, the day's sums and the day report read a day by one rule: an order that received money
+/// on the day of its payment, any other on the day it was created in.
+#[test]
+fn a_paid_order_belongs_to_the_day_of_its_payment_everywhere() {
+    let (_dir, ledger) = new_ledger();
+    let tz = beijing();
+    // Rung up at 23:58 on the 27th, paid at 00:01 on the 28th.
+    let late = order_with("L1", bj(27, 23, 58), vec![line("咖啡", 1500, 1)]);
+    ledger.create_order(&late).unwrap();
+    pay_at(&ledger, "L1", bj(28, 0, 1));
+    // Rung up at the same minute and never paid: the 27th's.
+    let unpaid = order_with("L2", bj(27, 23, 58), vec![line("水", 200, 1)]);
+    ledger.create_order(&unpaid).unwrap();
+    paid_order(&ledger, "L3", bj(27, 10, 0));
+    // L3 (the 27th's) refunded in part on the 28th.
+    ledger
+        .create_refund(&refund("L3", "LR1", 500, bj(28, 9, 0)))
+        .unwrap();
+    succeed(&ledger, "LR1", bj(28, 9, 1));
+
+    let history = |d| order_ids(ledger.orders_for_day_in(&tz, day(d), 0).unwrap());
+    assert_eq!(history(27), ["L3", "L2"]);
+    assert_eq!(history(28), ["L1"]);
+    let csv = |d| -> Vec<Vec<String>> {
+        let (_, bytes) = export_in(&ledger, &tz, day(d), 0);
+        parse_csv(&bytes)[1..].to_vec()
+    };
+    let rows27 = csv(27);
+    let otns: Vec<_> = rows27.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(otns, ["L3", "L2"]);
+    let rows28 = csv(28);
+    assert_eq!(rows28.len(), 2, "{rows28:?}");
+    assert_eq!(
+        rows28[0],
+        [
+            "2026-11-27 23:58:00",
+            "L1",
+            "TL1",
+            "咖啡 ×1",
+            "15.00",
+            "已支付 paid",
+            "小王",
+            "前台1",
+            "",
+            "15.00",
+            "0.00",
+            "15.00"
+        ],
+        "the time is still when it was rung up"
+    );
+    assert_eq!(
+        rows28[1][4..6],
+        ["-5.00".to_string(), "已退款 refunded".to_string()]
+    );
+    assert_eq!(rows28[1][9..], ["0.00", "5.00", "-5.00"]);
+
+    let r = ledger.day_report_in(&tz, day(27), 0).unwrap();
+    assert_eq!((r.sums.received, r.sums.refunded), (fen(1250), fen(0)));
+    assert_eq!((r.paid_orders, r.refunds), (1, 0));
+    let statuses: Vec<_> = r.by_status.iter().map(|l| (l.status, l.orders)).collect();
+    assert_eq!(
+        statuses,
+        [(OrderStatus::Creating, 1), (OrderStatus::Paid, 1)]
+    );
+    let r = ledger.day_report_in(&tz, day(28), 0).unwrap();
+    assert_eq!((r.sums.received, r.sums.refunded), (fen(1500), fen(500)));
+    assert_eq!((r.paid_orders, r.refunds), (1, 1));
+    assert_eq!(r.hourly.iter().map(|h| h.hour).collect::<Vec<_>>(), [0, 9]);
+    assert_eq!(r.reconciliation, None);
+    let s = ledger.day_sums_in(&tz, day(28), 0).unwrap();
+    assert_eq!(s, r.sums);
+
+    // 30 days ending on the 28th: every day, oldest first, the report's numbers on each.
+    let totals = ledger.daily_totals_in(&tz, day(28), 30, 0).unwrap();
+    assert_eq!(totals.len(), 30);
+    assert_eq!(totals[0].day, day(28) - Duration::days(29));
+    assert_eq!(totals[29].day, day(28));
+    for t in &totals {
+        let r = ledger.day_report_in(&tz, t.day, 0).unwrap();
+        assert_eq!(
+            (t.paid_orders, t.sums),
+            (r.paid_orders, r.sums),
+            "{}",
+            t.day
+        );
+    }
+    assert_eq!(totals[28].sums.received, fen(1250));
+    assert!(
+        ledger
+            .daily_totals_in(&tz, day(28), 0, 0)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Over a day's CSV, the received, refunded and net columns add up to the day report's sums, for every day
+/// and day-start hour, with every kind of order and refund.
+#[test]
+fn a_days_csv_adds_up_to_its_day_report() {
+    let (_dir, ledger) = new_ledger();
+    let tz = beijing();
+    // Yesterday's order, refunded in full today.
+    paid_order(&ledger, "Y1", bj(26, 20, 0));
+    ledger
+        .create_refund(&refund("Y1", "YR1", 1250, bj(27, 9, 0)))
+        .unwrap();
+    succeed(&ledger, "YR1", bj(27, 9, 1));
+    paid_order(&ledger, "P1", bj(27, 2, 30));
+    paid_order(&ledger, "P2", bj(27, 11, 0));
+    // P2 refunded in part, a refund in flight and one closed.
+    ledger
+        .create_refund(&refund("P2", "PR1", 300, bj(27, 12, 0)))
+        .unwrap();
+    succeed(&ledger, "PR1", bj(27, 12, 1));
+    ledger
+        .create_refund(&refund("P2", "PR2", 100, bj(27, 13, 0)))
+        .unwrap();
+    ledger
+        .create_refund(&refund("P2", "PR3", 100, bj(27, 13, 5)))
+        .unwrap();
+    ledger
+        .apply_refund(
+            "PR3",
+            RefundInput::Closed,
+            &refund_ev(Source::Query, "REFUNDCLOSE"),
+            bj(27, 13, 10),
+        )
+        .unwrap();
+    // Cancelled, then paid after all (after midnight).
+    let pac = order_with("PC", bj(27, 23, 50), vec![line("面包", 680, 1)]);
+    ledger.create_order(&pac).unwrap();
+    for input in [Input::Created, Input::CloseRequested(CloseReason::Cancel)] {
+        ledger
+            .apply("PC", input, &evidence(input, pac.total, ""), bj(27, 23, 51))
+            .unwrap();
+    }
+    pay_at(&ledger, "PC", bj(28, 0, 5));
+    assert_eq!(
+        ledger.order("PC").unwrap().unwrap().status,
+        OrderStatus::PaidAfterCancel
+    );
+    // Unpaid, expired.
+    ledger
+        .create_order(&order_with("U1", bj(27, 15, 0), vec![line("x", 990, 1)]))
+        .unwrap();
+
+    ledger
+        .record_reconciliation(&paydesk::ledger::ReconciliationRecord {
+            day: day(27),
+            ran_at: bj(28, 10, 0),
+            had_bill: true,
+            matched: 3,
+            differences: 1,
+            unexplained: 1,
+            fee_e5: 1_234,
+            report: "first".into(),
+        })
+        .unwrap();
+    let latest = paydesk::ledger::ReconciliationRecord {
+        day: day(27),
+        ran_at: bj(28, 11, 0),
+        had_bill: true,
+        matched: 4,
+        differences: 1,
+        unexplained: 0,
+        fee_e5: 1_234,
+        report: "second".into(),
+    };
+    ledger.record_reconciliation(&latest).unwrap();
+
+    let mut nonzero = 0;
+    for d in [26, 27, 28] {
+        for h in [0, 4] {
+            let (_, bytes) = export_in(&ledger, &tz, day(d), h);
+            let rows = parse_csv(&bytes);
+            assert_eq!(rows[0], HEADER);
+            let col = |k: usize| rows[1..].iter().map(|r| yuan_fen(&r[k])).sum::<i64>();
+            let r = ledger.day_report_in(&tz, day(d), h).unwrap();
+            let what = format!("day {d}, start {h}: {rows:?}");
+            assert_eq!(col(9), r.sums.received.get(), "{what}");
+            assert_eq!(col(10), r.sums.refunded.get(), "{what}");
+            assert_eq!(col(11), r.sums.net_fen(), "{what}");
+            for row in &rows[1..] {
+                assert_eq!(
+                    yuan_fen(&row[9]) - yuan_fen(&row[10]),
+                    yuan_fen(&row[11]),
+                    "{row:?}"
+                );
+            }
+            let orders: u32 = r.by_status.iter().map(|l| l.orders).sum();
+            let refund_rows = ledger.refunds_for_day_in(&tz, day(d), h).unwrap().len();
+            assert_eq!(rows.len() - 1, orders as usize + refund_rows, "{what}");
+            assert_eq!(ledger.day_sums_in(&tz, day(d), h).unwrap(), r.sums);
+            nonzero += usize::from(r.sums.received.get() != 0);
+        }
+    }
+    assert!(nonzero >= 4);
+
+    let r = ledger.day_report_in(&tz, day(27), 0).unwrap();
+    // P1, P2 (PC is paid on the 28th); YR1 and PR1 back.
+    assert_eq!((r.sums.received, r.sums.refunded), (fen(2500), fen(1550)));
+    assert_eq!(r.sums.net_label(), "¥9.50");
+    assert_eq!(r.reconciliation, Some(latest), "the latest run of the day");
+    // From 04:00: P1 (02:30) is the 26th's, PC (paid 00:05 on the 28th) the 27th's.
+    let r = ledger.day_report_in(&tz, day(27), 4).unwrap();
+    assert_eq!(r.sums.received, fen(1250 + 680));
+    let r = ledger.day_report_in(&tz, day(28), 0).unwrap();
+    assert_eq!((r.sums.received, r.paid_orders), (fen(680), 1));
+    assert_eq!(r.by_status[0].status, OrderStatus::PaidAfterCancel);
+    assert_eq!(r.reconciliation, None);
 }
 
 #[test]

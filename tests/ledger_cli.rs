@@ -92,7 +92,8 @@ fn export_orders_and_backup_from_the_command_line() {
     assert!(lines[0].starts_with("时间 time,"));
     assert_eq!(
         lines[1],
-        "2026-11-27 01:00:00,C1,TC1,\"可乐 ×2; 薯片, 大 ×1\",12.50,已支付 paid,小王,前台1,"
+        "2026-11-27 01:00:00,C1,TC1,\"可乐 ×2; 薯片, 大 ×1\",12.50,已支付 paid,小王,前台1,,12.50,0.00,\
+         12.50"
     );
 
     // Open past midnight: 01:00 belongs to the 26th.
@@ -308,6 +309,168 @@ fn orders_and_export_show_the_days_refunds() {
     assert_eq!(lines.len(), 6, "{text}");
     assert_eq!(
         lines[4],
-        "2026-11-27 15:00:00,C1,TC1,,-5.00,已退款 refunded,小王,前台1,\"退款 refund of C1: 少找零; RC1, approved by 店长\""
+        "2026-11-27 15:00:00,C1,TC1,,-5.00,已退款 refunded,小王,前台1,\"退款 refund of C1: 少找零; RC1, approved by 店长\",0.00,5.00,-5.00"
     );
+}
+
+/// A CSV of `bytes` (after its byte-order mark) as rows of fields.
+fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 with BOM");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&bytes[3..])
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// `12.50`, `-5.00` in fen, exactly.
+fn fen_of(yuan: &str) -> i64 {
+    let (neg, abs) = match yuan.strip_prefix('-') {
+        Some(a) => (true, a),
+        None => (false, yuan),
+    };
+    let (y, f) = abs.split_once('.').unwrap();
+    assert_eq!(f.len(), 2, "{yuan}");
+    let v = y.parse::<i64>().unwrap() * 100 + f.parse::<i64>().unwrap();
+    if neg { -v } else { v }
+}
+
+/// `paydesk report`: the day's page in the terminal and, with `--out`, the report CSV, whose received,
+/// refunded and net are the sums of `paydesk export`'s columns for the same day (paid, unpaid and refunded
+/// orders, a refund that succeeded and one still in flight).
+#[test]
+#[cfg_attr(windows, ignore = "pins the time zone with TZ, which Windows ignores")]
+fn the_day_reports_totals_are_the_exports_sums() {
+    use paydesk::ledger::{NewRefund, RefundEvidence, RefundInput, RefundSource};
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path());
+    let ledger = Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
+    let bj = FixedOffset::east_opt(8 * 3600).unwrap();
+    let t = |h: u32| {
+        bj.with_ymd_and_hms(2026, 11, 27, h, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let refund = |orn: &str, otn: &str, amount: i64, h: u32| NewRefund {
+        out_refund_no: orn.into(),
+        out_trade_no: otn.into(),
+        amount: Fen::new(amount).unwrap(),
+        reason: "退货".into(),
+        approved_by: "店长".into(),
+        source: RefundSource::Till,
+        created_at: t(h),
+    };
+    // C1 partly refunded, C2 refunded in full (so "refunded"), one more refund of C1 still in flight.
+    for (orn, otn, amount, h) in [("RC1", "C1", 500, 14), ("RC2", "C2", 1250, 15)] {
+        ledger.create_refund(&refund(orn, otn, amount, h)).unwrap();
+        for input in [RefundInput::Accepted, RefundInput::Succeeded] {
+            ledger
+                .apply_refund(
+                    orn,
+                    input,
+                    &RefundEvidence::new(Source::Refund, "refund"),
+                    t(h),
+                )
+                .unwrap();
+        }
+    }
+    ledger.create_refund(&refund("RC3", "C1", 100, 16)).unwrap();
+    drop(ledger);
+
+    let file = dir.path().join("report.csv");
+    let out = paydesk(
+        dir.path(),
+        &[
+            "report",
+            "--date",
+            "2026-11-27",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("wrote the day report of 2026-11-27 to"),
+        "{stderr}"
+    );
+    let page = String::from_utf8(out.stdout).unwrap();
+    for s in [
+        "日结 Day report",
+        "2026-11-27 (00:00 起 from)",
+        "收款 Received (2)",
+        "退款 Refunds (2)",
+        "￥25.00",
+        "￥17.50",
+        "￥7.50",
+        "未对账 not reconciled",
+        "小王 ×2",
+        "前台1 ×2",
+    ] {
+        assert!(page.contains(s), "{s} in\n{page}");
+    }
+
+    let report = csv_rows(&std::fs::read(&file).unwrap());
+    let summary = |item: &str| {
+        let row = report.iter().find(|r| r[0] == item).unwrap();
+        fen_of(&row[2])
+    };
+    let (received, refunded, net) = (
+        summary("收款 received"),
+        summary("退款 refunded"),
+        summary("净额 net"),
+    );
+    assert_eq!((received, refunded, net), (2500, 1750, 750));
+
+    // The export's columns, summed over every row of the day.
+    let out = paydesk(dir.path(), &["export", "--date", "2026-11-27"]);
+    assert!(out.status.success());
+    let export = csv_rows(&out.stdout);
+    let col = |name: &str| {
+        let i = export[0]
+            .iter()
+            .position(|h| h.ends_with(name))
+            .unwrap_or_else(|| panic!("no {name} column in {:?}", export[0]));
+        export[1..].iter().map(|r| fen_of(&r[i])).sum::<i64>()
+    };
+    assert_eq!(col("received_yuan"), received);
+    assert_eq!(col("refunded_yuan"), refunded);
+    assert_eq!(col("net_yuan"), net);
+}
+
+#[test]
+fn the_day_report_refuses_a_bad_date_and_an_unwritable_file() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path());
+    let out = paydesk(dir.path(), &["report", "--date", "2026-02-30"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not a date like"), "{stderr}");
+    assert!(out.stdout.is_empty());
+
+    let file = dir.path().join("missing").join("report.csv");
+    let out = paydesk(
+        dir.path(),
+        &[
+            "report",
+            "--date",
+            "2026-11-27",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot write"), "{stderr}");
+    assert!(stderr.contains("report.csv"), "{stderr}");
+    // Nothing half-written, and nothing printed as if it had worked.
+    assert!(!file.exists());
+    assert!(out.stdout.is_empty());
+
+    // Without --date: the business day it is now (nothing sold yet in this ledger).
+    let out = paydesk(dir.path(), &["report"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("日结 Day report"));
 }

@@ -247,3 +247,79 @@ fn jobs_written_to_a_file_decode_the_same() {
     assert_eq!(d.qr_payloads, [ORDER_NO.as_bytes()]);
     assert!(d.text.contains(SANDBOX_LINE));
 }
+
+/// The day report (日结) on 58 mm paper: the page `paydesk report` shows, laid out for 32 columns, printed
+/// under the store's name, every line within the paper and every figure readable back in GB18030.
+#[test]
+fn the_day_report_prints_within_the_paper() {
+    use paydesk::ledger::report::{DayReport, GroupLine, HourLine, StatusLine};
+    use paydesk::ledger::{DaySums, OrderStatus};
+    let sums = |r: i64, b: i64| DaySums {
+        received: fen(r),
+        refunded: fen(b),
+    };
+    let report = DayReport {
+        day: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+        day_start_hour: 0,
+        by_status: vec![StatusLine {
+            status: OrderStatus::PaidAfterCancel,
+            orders: 1,
+            amount: fen(4150),
+        }],
+        sums: sums(4150, 800),
+        paid_orders: 1,
+        refunds: 1,
+        by_cashier: vec![GroupLine {
+            name: "李四".into(),
+            paid_orders: 1,
+            sums: sums(4150, 800),
+        }],
+        by_station: vec![],
+        hourly: vec![HourLine {
+            hour: 14,
+            paid_orders: 1,
+            sums: sums(4150, 800),
+        }],
+        reconciliation: None,
+    };
+    for paper in [Paper::Mm58, Paper::Mm80] {
+        let style = Style::new(paper);
+        let body = paydesk::report_format::text_page(
+            &report,
+            &[],
+            &paydesk::report_format::PageHeader::default(),
+            style.columns,
+        );
+        let job = printer::text_page("张记便利店", &body, &style, true);
+        assert!(job.ends_with(&CUT_PARTIAL));
+        let d = decode(&job);
+        let lines = d.lines();
+        assert_eq!(lines[0], "张记便利店");
+        assert_eq!(lines.iter().filter(|l| **l == SANDBOX_LINE).count(), 2);
+        for l in &lines {
+            assert!(
+                printer::text::width(l) <= style.columns,
+                "{l:?} is too wide for {paper:?}"
+            );
+        }
+        // Each status on one line, its orders and amount beside it.
+        let status = lines.iter().find(|l| l.contains("取消后已支付")).unwrap();
+        assert!(
+            status.contains("×1") && status.ends_with("￥41.50"),
+            "{status:?}"
+        );
+        for want in [
+            "日结 Day report",
+            "2026-11-28",
+            "取消后已支付",
+            "￥41.50",
+            "￥8.00",
+            "￥33.50",
+            "李四 ×1",
+            "14:00 ×1",
+            "未对账 not reconciled",
+        ] {
+            assert!(d.text.contains(want), "{want} missing from\n{}", d.text);
+        }
+    }
+}

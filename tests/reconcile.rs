@@ -1,7 +1,9 @@
 //! Closing a day against WeChat's trade bill, end to end: the sandbox's `/pay/downloadbill` read by PayDesk's
 //! client (plain and gzip, the three bill types, `No Bill Exist`, today's bill, a bad signature), then
 //! `paydesk reconcile` run as a binary against a running test sandbox (oracle-signed) and a ledger written by
-//! the test: a day that agrees, and a late payment the ledger had given up on.
+//! the test: a day that agrees, a late payment the ledger had given up on, a refund made on the merchant
+//! platform (dated by the bill), a refund sent again days later; and the engine reconciling past days by
+//! itself, once each (its clock pinned with the sandbox's).
 //!
 //! The sandbox's clock is pinned to a past day, so which Beijing day a trade belongs to never depends on when
 //! the tests run; the binary's own engine runs on the real clock, which puts that day beyond its 24-hour
@@ -566,10 +568,15 @@ async fn a_payment_missing_from_the_bill_is_left_unexplained_and_exits_one() {
 async fn a_refund_made_on_the_merchant_platform_is_recorded_from_the_bill() {
     let dir = support::data_dir();
     let clock = ManualClock::new(bj(0, 12, 0));
+    // Refunds settle when the test says so (at 12:07, seven minutes after they were accepted).
     let sb = start_tls(
         SandboxConfig {
             clock: Arc::new(clock.clone()),
             refund_min_interval: StdDuration::ZERO,
+            faults: Faults {
+                refund_settle_after: StdDuration::from_secs(3600),
+                ..Faults::default()
+            },
             ..oracle_config()
         },
         &dir.path().join("certs"),
@@ -594,6 +601,7 @@ async fn a_refund_made_on_the_merchant_platform_is_recorded_from_the_bill() {
         })
         .await
         .unwrap();
+    clock.set(bj(0, 12, 7));
     settled(&sb, "MP-REFUND-1").await;
     clock.set(bj(1, 11, 0));
 
@@ -622,9 +630,157 @@ async fn a_refund_made_on_the_merchant_platform_is_recorded_from_the_bill() {
     assert_eq!(r.amount, fen(1000));
     assert_eq!(r.status, paydesk::ledger::RefundState::Success, "{r:?}");
     assert!(r.refund_id.is_some());
+    // Dated by the bill (accepted at 12:00 in the ALL bill, succeeded at 12:07 in the REFUND bill), not by
+    // the run (today, on the binary's real clock): the refund stays on the business day it happened.
+    assert_eq!(r.created_at, at);
+    assert_eq!(r.success_at, Some(bj(0, 12, 7)));
     assert_eq!(
         ledger.order("PLATFORM-1").unwrap().unwrap().status,
         OrderStatus::Refunded
     );
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_days_are_reconciled_automatically_once() {
+    let dir = support::data_dir();
+    let clock = ManualClock::new(bj(0, 12, 0));
+    let sb = start(SandboxConfig {
+        clock: Arc::new(clock.clone()),
+        ..oracle_config()
+    })
+    .await;
+    let wx = client(&sb, None);
+    {
+        // Yesterday's trade, in the ledger the engine opens.
+        let ledger = support::engine::ledger(dir.path());
+        sale(&ledger, &wx, "AUTO-1", 1200, bj(0, 12, 0)).await;
+        pay(&ledger, &sb, &wx, "AUTO-1", bj(0, 12, 0)).await;
+    }
+    let start_engine = |now: DateTime<Utc>| {
+        clock.set(now);
+        let mut settings = support::engine::engine_settings(dir.path(), &sb.base_url());
+        settings.clock = Arc::new(clock.clone());
+        async move {
+            let engine = paydesk::engine::Engine::start(settings).await.unwrap();
+            let events = engine.subscribe();
+            engine.start_daily_reconciliation();
+            (engine, events)
+        }
+    };
+    async fn next_reconciled(
+        events: &mut tokio::sync::broadcast::Receiver<paydesk::engine::EngineEvent>,
+    ) -> paydesk::engine::ReconciledDay {
+        tokio::time::timeout(support::PATIENCE, async {
+            loop {
+                if let paydesk::engine::EngineEvent::Reconciled(r) = events.recv().await.unwrap() {
+                    return r;
+                }
+            }
+        })
+        .await
+        .expect("a day is reconciled")
+    }
+
+    // The next morning after 10:30 Beijing time: yesterday is reconciled without being asked.
+    let (engine, mut events) = start_engine(bj(1, 11, 0)).await;
+    let r = next_reconciled(&mut events).await;
+    assert_eq!(
+        (r.day, r.had_bill, r.matched, r.differences, r.unexplained),
+        (day(), true, 1, 0, 0)
+    );
+    let runs = support::engine::ledger(dir.path())
+        .reconciliations(day())
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!((runs[0].matched, runs[0].unexplained), (1, 0));
+    engine.shutdown().await;
+
+    // Started again a day later: the day without trade since is reconciled (No Bill Exist), the day done
+    // is not run again (the oldest day is always the first looked at).
+    let (engine, mut events) = start_engine(bj(2, 11, 0)).await;
+    let r = next_reconciled(&mut events).await;
+    assert_eq!(
+        (r.day, r.had_bill, r.differences),
+        (day().succ_opt().unwrap(), false, 0)
+    );
+    let ledger = support::engine::ledger(dir.path());
+    assert_eq!(ledger.reconciliations(day()).unwrap().len(), 1);
+    assert_eq!(
+        ledger
+            .reconciliations(day().succ_opt().unwrap())
+            .unwrap()
+            .len(),
+        1
+    );
+    engine.shutdown().await;
+    sb.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_sent_again_days_later_is_on_the_day_it_got_through() {
+    let dir = support::data_dir();
+    let clock = ManualClock::new(bj(0, 12, 0));
+    let sb = start_tls(
+        SandboxConfig {
+            clock: Arc::new(clock.clone()),
+            refund_min_interval: StdDuration::ZERO,
+            ..oracle_config()
+        },
+        &dir.path().join("certs"),
+    )
+    .await;
+    let wx = client(&sb, None);
+    {
+        let ledger = ledger_at(dir.path());
+        sale(&ledger, &wx, "RESENT-1", 1000, bj(0, 12, 0)).await;
+        pay(&ledger, &sb, &wx, "RESENT-1", bj(0, 12, 0)).await;
+        // Recorded at 12:05; its sends fail (the till is offline) until two days later.
+        ledger
+            .create_refund(&NewRefund {
+                out_refund_no: "RESENT-1R1".into(),
+                out_trade_no: "RESENT-1".into(),
+                amount: fen(400),
+                reason: "退一杯".into(),
+                approved_by: "店长".into(),
+                source: RefundSource::Till,
+                created_at: bj(0, 12, 5),
+            })
+            .unwrap();
+        clock.set(bj(2, 9, 0));
+        let accepted = tls_client(&sb, true)
+            .refund(&Refund {
+                out_trade_no: "RESENT-1".into(),
+                out_refund_no: "RESENT-1R1".into(),
+                total_fee: fen(1000),
+                refund_fee: fen(400),
+                refund_desc: None,
+                notify_url: None,
+            })
+            .await
+            .unwrap();
+        let evidence = RefundEvidence {
+            refund_id: Some(accepted.refund_id),
+            ..RefundEvidence::new(Source::Refund, "refund SUCCESS")
+        };
+        ledger
+            .apply_refund("RESENT-1R1", RefundInput::Accepted, &evidence, bj(2, 9, 0))
+            .unwrap();
+        settled(&sb, "RESENT-1R1").await;
+        ledger
+            .apply_refund("RESENT-1R1", RefundInput::Succeeded, &evidence, bj(2, 9, 0))
+            .unwrap();
+    }
+    clock.set(bj(3, 11, 0));
+    for (date, matched) in [
+        ("2026-11-20", "matched: 1; differences: 0"),
+        ("2026-11-22", "matched: 1; differences: 0"),
+    ] {
+        let out = paydesk(dir.path(), sb.local_addr(), &["reconcile", "--date", date]).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{date}: {stdout}\n{stderr}");
+        assert!(stdout.contains(matched), "{date}: {stdout}");
+    }
     sb.shutdown().await;
 }

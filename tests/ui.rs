@@ -13,6 +13,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use paydesk::app::window::{BoxFuture, Mode, OrderDetail, OrderSummary, StationInfo};
 use paydesk::app::window::{CashierChoice, ShiftError, ShiftView, SignInInfo};
+use paydesk::app::window::{
+    DailyTotal, DayReport, DaySums, GroupLine, HourLine, ReconciliationRecord, StatusLine,
+};
 use paydesk::clock::{Clock, ManualClock, SharedClock};
 use paydesk::engine::{Cart, CustomerAction, EngineEvent, OrderView};
 use paydesk::money::Fen;
@@ -139,6 +142,101 @@ impl Backend for NoEngine {
             }
         })
     }
+    /// A hand-made report for 2026-05-20 (the test clock's day); every other day is empty.
+    fn day_report(
+        &self,
+        day: NaiveDate,
+    ) -> BoxFuture<'_, Result<(DayReport, Vec<DailyTotal>), String>> {
+        Box::pin(async move { Ok(sample_report(day)) })
+    }
+}
+
+fn sums(received: i64, refunded: i64) -> DaySums {
+    DaySums {
+        received: Fen::new(received).unwrap(),
+        refunded: Fen::new(refunded).unwrap(),
+    }
+}
+
+/// 2026-05-20: 4 paid orders (¥41.50), 2 refunds (¥8.00), net ¥33.50, reconciled with one explained
+/// difference; other days: nothing.
+fn sample_report(day: NaiveDate) -> (DayReport, Vec<DailyTotal>) {
+    use paydesk::ledger::OrderStatus::*;
+    let days = (0..30)
+        .rev()
+        .map(|i| DailyTotal {
+            day: day - chrono::Duration::days(i),
+            paid_orders: 1,
+            sums: sums(100 * (30 - i), 0),
+        })
+        .collect();
+    if day != NaiveDate::from_ymd_opt(2026, 5, 20).unwrap() {
+        let empty = DayReport {
+            day,
+            day_start_hour: 0,
+            by_status: vec![],
+            sums: sums(0, 0),
+            paid_orders: 0,
+            refunds: 0,
+            by_cashier: vec![],
+            by_station: vec![],
+            hourly: vec![],
+            reconciliation: None,
+        };
+        return (empty, days);
+    }
+    let report = DayReport {
+        day,
+        day_start_hour: 0,
+        by_status: vec![
+            StatusLine {
+                status: Paid,
+                orders: 3,
+                amount: Fen::new(3650).unwrap(),
+            },
+            StatusLine {
+                status: Expired,
+                orders: 1,
+                amount: Fen::new(990).unwrap(),
+            },
+        ],
+        sums: sums(4150, 800),
+        paid_orders: 4,
+        refunds: 2,
+        by_cashier: vec![
+            GroupLine {
+                name: "张三".into(),
+                paid_orders: 3,
+                sums: sums(3150, 800),
+            },
+            GroupLine {
+                name: "李四".into(),
+                paid_orders: 1,
+                sums: sums(1000, 0),
+            },
+        ],
+        by_station: vec![GroupLine {
+            name: "POS1".into(),
+            paid_orders: 4,
+            sums: sums(4150, 800),
+        }],
+        hourly: vec![HourLine {
+            hour: 9,
+            paid_orders: 4,
+            sums: sums(4150, 800),
+        }],
+        reconciliation: Some(ReconciliationRecord {
+            day,
+            ran_at: Utc.with_ymd_and_hms(2026, 5, 21, 3, 0, 0).unwrap(),
+            had_bill: true,
+            matched: 6,
+            differences: 1,
+            unexplained: 0,
+            fee_e5: 24_900,
+            report: String::new(),
+        }),
+    };
+    (report, days)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -277,6 +375,63 @@ fn lines_can_be_edited_and_removed() {
     assert_eq!(h.state().cart().len(), 1);
     assert_eq!(h.state().cart()[0].qty, 3);
     h.get_by_label("合计 ¥9.00");
+}
+
+#[test]
+fn the_day_report_shows_the_days_money_and_moves_from_day_to_day() {
+    let rt = runtime();
+    let mut h = harness(NoEngine::new(), &rt, Arc::new(clock()));
+    h.run();
+    let today = h.state().today();
+    assert_eq!(today, NaiveDate::from_ymd_opt(2026, 5, 20).unwrap());
+    h.get_by_label("日结").click();
+    wait_until(&mut h, "the day report", |a| {
+        a.screen() == Screen::DayReport
+            && a.day_report_state().day == Some(today)
+            && matches!(a.day_report_state().data, Some(Ok(_)))
+    });
+    // The totals, the WeChat fee and the reconciliation in words.
+    for label in ["¥41.50", "¥8.00", "¥33.50", "¥0.249", "4 笔", "2 笔"] {
+        assert!(
+            h.query_all_by_label(label).next().is_some(),
+            "{label} is not on screen"
+        );
+    }
+    h.get_by_label("对账: 1 处差异，均已说明");
+    // By status, by cashier and station.
+    h.get_by_label("已支付 3 笔 (¥36.50)");
+    h.get_by_label("张三");
+    h.get_by_label("李四");
+    h.get_by_label("POS1");
+    h.get_by_label("每小时净收款（元）");
+    h.get_by_label("近 30 天净收款（元）");
+    // Export and print are there (print needs a printer).
+    h.get_by_label("导出日结 CSV…");
+    {
+        use egui_kittest::kittest::NodeT;
+        assert!(h.get_by_label("打印日结").accesskit_node().is_disabled());
+    }
+
+    // The day before: nothing that day.
+    h.get_by_label("◀ 前一天").click();
+    let before = today.pred_opt().unwrap();
+    wait_until(&mut h, "the day before", |a| {
+        a.day_report_state().day == Some(before)
+            && matches!(&a.day_report_state().data, Some(Ok((r, _))) if r.day == before)
+    });
+    assert!(h.query_by_label("¥41.50").is_none());
+    h.get_by_label("对账: 未对账");
+    assert!(h.query_all_by_label("这一天没有订单。").next().is_some());
+    // And back.
+    h.get_by_label("后一天 ▶").click();
+    wait_until(
+        &mut h,
+        "back to the day",
+        |a| matches!(&a.day_report_state().data, Some(Ok((r, _))) if r.day == today),
+    );
+    assert!(h.query_all_by_label("¥41.50").next().is_some());
+    // The screen asks for no frames of its own.
+    h.run();
 }
 
 #[test]
@@ -676,7 +831,12 @@ fn history_shows_the_day_and_export_writes_the_rows() {
         "today's orders",
         |a| matches!(&a.history_state().rows, Some(Ok(rows)) if rows.len() == 1),
     );
-    h.get_by_label("共 1 笔订单，其中 1 笔已支付，合计 ¥24.80");
+    // The day's money net of refunds, from the ledger.
+    wait_until(&mut h, "the day's sums", |a| {
+        matches!(&a.history_state().sums, Some(Ok(_)))
+    });
+    h.get_by_label("共 1 笔订单，其中 1 笔已收款");
+    h.get_by_label("收款 ¥24.80 · 退款 ¥0.00 · 净额 ¥24.80");
     h.get_by_label(&no);
     h.get_by_label("已支付");
     let time = h
@@ -732,6 +892,39 @@ fn history_shows_the_day_and_export_writes_the_rows() {
         matches!(a.export_state().result, Some(Err(_)))
     });
     h.get_by_label_contains("导出失败");
+
+    // The day report over the real ledger: the same money, the 30 days, and its CSV.
+    h.get_by_label("日结").click();
+    wait_until(
+        &mut h,
+        "the day report",
+        |a| matches!(&a.day_report_state().data, Some(Ok((r, _))) if r.day == today),
+    );
+    let Some(Ok((report, days))) = &h.state().day_report_state().data else {
+        unreachable!()
+    };
+    assert_eq!(report.sums.received, Fen::new(2480).unwrap());
+    assert_eq!(report.paid_orders, 1);
+    assert_eq!(days.len(), 30);
+    assert_eq!(days.last().unwrap().day, today);
+    assert!(h.query_all_by_label("¥24.80").next().is_some());
+    h.get_by_label("对账: 未对账");
+    let report_path = live.dir.path().join("out").join("report.csv");
+    h.state_mut()
+        .send(paydesk::ui::UiCommand::ExportDayReportTo(
+            today,
+            report_path.clone(),
+        ));
+    wait_until(&mut h, "the report export", |a| {
+        a.day_report_state().exported.is_some()
+    });
+    assert_eq!(
+        h.state().day_report_state().exported,
+        Some(Ok(report_path.clone()))
+    );
+    let csv = std::fs::read_to_string(&report_path).unwrap();
+    assert!(csv.contains("收款 received,1,24.80\r\n"), "{csv}");
+    h.get_by_label(&format!("已导出到 {}", report_path.display()));
 }
 
 /// A whole refund from the window: the paid order in History, "退款 Refund", the amount (what is left by

@@ -11,6 +11,7 @@ use super::window::{
     Backend, BoxFuture, CounterInfo, Mode, OrderDetail, OrderRefunds, OrderSummary, PrintJob,
     Printed, RefundInfo, RefundRequest, RefundView, StationInfo,
 };
+use super::window::{DailyTotal, DayReport, DaySums};
 use super::window::{ShiftError, ShiftSummary, ShiftView, SignInInfo};
 use crate::config::Language;
 use crate::engine::{Cart, CustomerAction, EngineError, EngineEvent, OrderView};
@@ -165,5 +166,24 @@ impl Backend for AppHandle {
                 .await
                 .map_err(view_error)
         })
+    }
+
+    fn day_report(
+        &self,
+        day: NaiveDate,
+    ) -> BoxFuture<'_, Result<(DayReport, Vec<DailyTotal>), String>> {
+        Box::pin(AppHandle::day_report(self, day))
+    }
+
+    fn export_day_report(
+        &self,
+        day: NaiveDate,
+        path: PathBuf,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(AppHandle::export_day_report(self, day, path))
+    }
+
+    fn day_sums(&self, day: NaiveDate) -> BoxFuture<'_, Result<DaySums, String>> {
+        Box::pin(AppHandle::day_sums(self, day))
     }
 }

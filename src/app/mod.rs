@@ -16,6 +16,7 @@ pub mod lock;
 pub mod manager_pin;
 mod printing;
 mod refunds;
+pub mod report;
 pub mod sandbox;
 mod shift;
 pub mod window;
@@ -151,10 +152,15 @@ fn live_tls(config: &Config) -> GatewayTls {
 
 /// Start from the configuration file and the data directory: the live gateway when a merchant is
 /// configured, otherwise the sandbox (a `paydesk sandbox` already running at the configured sandbox
-/// address, or an embedded one). Every unfinished order is reconciled in the background.
+/// address, or an embedded one). Every unfinished order is reconciled in the background. This is the
+/// window's start: past days are also reconciled with WeChat's bill in the background, at start-up and
+/// once a day ([`Engine::start_daily_reconciliation`]); one-shot commands use [`start_with`], which does
+/// not (`paydesk reconcile` does one day by hand).
 pub async fn start() -> Result<AppHandle, AppError> {
     let config = Config::load_default()?;
-    start_with(config, &crate::paths::data_dir()).await
+    let app = start_with(config, &crate::paths::data_dir()).await?;
+    app.engine().start_daily_reconciliation();
+    Ok(app)
 }
 
 /// [`start`] with a given configuration and data directory.

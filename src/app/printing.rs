@@ -1,5 +1,5 @@
-//! Printing for the window's [`Backend`](super::window::Backend): an order from the engine mapped onto the
-//! printer's documents ([`crate::printer`]), sent on the blocking pool by [`crate::printer::Printer::send`].
+//! Printing for the window's [`Backend`](super::window::Backend): an order from the engine (or a day's report)
+//! mapped onto the printer's documents ([`crate::printer`]), sent on the blocking pool by [`crate::printer::Printer::send`].
 //!
 //! Not here: the ESC/POS bytes (the printer module), deciding when to print (the window asks).
 
@@ -47,6 +47,22 @@ impl AppHandle {
                     sandbox: self.is_sandbox(),
                 };
                 printer::payment_slip(&slip, &pc.style).map_err(|e| e.to_string())?
+            }
+            PrintJob::DayReport { day } => {
+                let (report, days) = self.day_report(day).await?;
+                let header = crate::report_format::PageHeader {
+                    // The printer prints the store's name as the page's heading.
+                    store_name: String::new(),
+                    printed_at: chrono::Local::now().format("%Y-%m-%d %H:%M").to_string(),
+                };
+                let body =
+                    crate::report_format::text_page(&report, &days, &header, pc.style.columns);
+                printer::text_page(
+                    &self.config().store.name,
+                    &body,
+                    &pc.style,
+                    self.is_sandbox(),
+                )
             }
         };
         if bytes.is_empty() {

@@ -17,10 +17,13 @@ pub use crate::app::refunds::{RefundInfo, RefundRequest};
 pub use crate::config::WindowStart;
 pub use crate::engine::{
     Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderRefunds,
-    OrderStatus, OrderSummary, OrderView, RefundState, RefundView,
+    OrderStatus, OrderSummary, OrderView, ReconciledDay, RefundState, RefundView,
 };
-pub use crate::ledger::{DaySums, ShiftSummary};
+pub use crate::ledger::refund_state::order_received_money;
+pub use crate::ledger::report::{DailyTotal, DayReport, GroupLine, HourLine, StatusLine};
+pub use crate::ledger::{DaySums, ReconciliationRecord, ShiftSummary};
 pub use crate::money::Fen;
+pub use crate::report_format::Reconciled;
 
 /// A boxed future, so the interface can be used as `dyn Backend`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -72,7 +75,7 @@ pub struct CounterInfo {
     pub drawer_kick: bool,
 }
 
-/// Something to print, always about one order.
+/// Something to print: about one order, or a day's report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrintJob {
     /// A paid order: open the drawer first when `drawer`, then print its receipt when `receipt`
@@ -84,6 +87,8 @@ pub enum PrintJob {
     },
     /// The payment QR of an open order on paper, with the amount and when it expires.
     PaymentSlip { out_trade_no: String },
+    /// The day report (日结) of a business day, laid out for the paper.
+    DayReport { day: NaiveDate },
 }
 
 /// What the printer said about a job it took.
@@ -191,6 +196,29 @@ pub trait Backend: Send + Sync + 'static {
     fn refunds_of(&self, out_trade_no: String) -> BoxFuture<'_, Result<OrderRefunds, String>> {
         let _ = out_trade_no;
         Box::pin(async { Err("refunds are not available here".into()) })
+    }
+    /// Business day `day`'s report (日结) and the 30 days up to it (oldest first, every day present), for
+    /// the day report screen. By default: not available.
+    fn day_report(
+        &self,
+        day: NaiveDate,
+    ) -> BoxFuture<'_, Result<(DayReport, Vec<DailyTotal>), String>> {
+        let _ = day;
+        Box::pin(async { Err("the day report is not available here".into()) })
+    }
+    /// Write business day `day`'s report CSV to `path` (replaced atomically). By default: not available.
+    fn export_day_report(
+        &self,
+        day: NaiveDate,
+        path: PathBuf,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        let _ = (day, path);
+        Box::pin(async { Err("the day report is not available here".into()) })
+    }
+    /// Business day `day`'s received, refunded and net (the history's summary). By default: not available.
+    fn day_sums(&self, day: NaiveDate) -> BoxFuture<'_, Result<DaySums, String>> {
+        let _ = day;
+        Box::pin(async { Err("the day's sums are not available here".into()) })
     }
     /// The cashiers to choose from at sign-in; by default the one of [`StationInfo::cashier`], without a
     /// PIN (signed in automatically).

@@ -16,13 +16,13 @@ use crate::ledger::{Ledger, OrderStatus, RefundState};
 use crate::money::Fen;
 use crate::paths;
 
-fn parse_date(date: &str) -> Result<NaiveDate, Box<dyn std::error::Error>> {
+pub(super) fn parse_date(date: &str) -> Result<NaiveDate, Box<dyn std::error::Error>> {
     NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
         .map_err(|_| format!("--date {date:?} is not a date like 2026-11-27").into())
 }
 
 /// The ledger, if one exists.
-fn existing_ledger() -> Result<Option<Ledger>, Box<dyn std::error::Error>> {
+pub(super) fn existing_ledger() -> Result<Option<Ledger>, Box<dyn std::error::Error>> {
     let path = paths::ledger_path();
     if !path.exists() {
         return Ok(None);
@@ -30,7 +30,7 @@ fn existing_ledger() -> Result<Option<Ledger>, Box<dyn std::error::Error>> {
     Ok(Some(Ledger::open(&path)?))
 }
 
-fn no_ledger() -> Box<dyn std::error::Error> {
+pub(super) fn no_ledger() -> Box<dyn std::error::Error> {
     format!(
         "there is no ledger at {}: no orders have been recorded there (set PAYDESK_DATA_DIR if PayDesk keeps \
          its data elsewhere)",
@@ -40,7 +40,7 @@ fn no_ledger() -> Box<dyn std::error::Error> {
 }
 
 /// The business day it is now.
-fn today(day_start_hour: u8) -> NaiveDate {
+pub(super) fn today(day_start_hour: u8) -> NaiveDate {
     crate::calendar::business_day(chrono::Utc::now(), day_start_hour)
 }
 

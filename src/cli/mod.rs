@@ -12,6 +12,7 @@ pub mod config;
 pub mod ledger;
 pub mod reconcile;
 pub mod refund;
+pub mod report;
 pub mod sandbox;
 
 #[derive(Debug, Parser)]
@@ -85,6 +86,21 @@ pub enum Command {
         /// Beijing time the next day.
         #[arg(long)]
         date: String,
+    },
+    /// The day report (日结): received, refunds, net, WeChat's fee, orders by status, by cashier, by station
+    /// and by hour, and the day's reconciliation state, as a page in the terminal; with --out, also the
+    /// report as CSV (UTF-8 with BOM, for Excel).
+    Report {
+        /// The business day, YYYY-MM-DD (default: the business day it is now).
+        #[arg(long)]
+        date: Option<String>,
+        /// Also write the report CSV to this file (replaced atomically).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The hour (0-23) the business day starts at, for shops open past midnight
+        /// (default: `day_start_hour` of the configuration, else 0).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..24))]
+        day_start_hour: Option<u8>,
     },
     /// List orders in the terminal.
     Orders {
@@ -206,6 +222,11 @@ pub fn run(command: Command) -> ExitCode {
             day_start_hour,
         } => ledger::orders(date.as_deref(), day_start(day_start_hour)),
         Command::Reconcile { date } => reconcile::run(&date),
+        Command::Report {
+            date,
+            out,
+            day_start_hour,
+        } => report::run(date.as_deref(), out.as_deref(), day_start(day_start_hour)),
         Command::Backup { file } => ledger::backup(&file),
         Command::Config { action } => config::run(action),
     };

@@ -16,7 +16,8 @@
 //! `charge` (cart checks, order body and number, unifiedorder), `policy` (the watcher's decisions),
 //! `lifecycle` (the watcher, carrying them out), `refund` (refunding a paid order, refund notifications),
 //! `refund_policy` and `refund_watch` (the refund watcher's decisions and their execution), [`listener`],
-//! [`reconcile`] (closing a day against WeChat's trade bill),
+//! [`reconcile`] (closing a day against WeChat's trade bill), `reconcile_policy` and `reconcile_task` (doing
+//! it automatically for each past day: the decisions and their execution),
 //! [`views`] (what the window reads), [`types`].
 //!
 //! It depends on [`crate::wxpay`] and [`crate::ledger`] (and the leaf modules) only. Not here: reading the
@@ -29,6 +30,8 @@ mod lifecycle;
 pub mod listener;
 mod policy;
 pub mod reconcile;
+mod reconcile_policy;
+mod reconcile_task;
 mod refund;
 mod refund_policy;
 mod refund_watch;
@@ -55,7 +58,7 @@ pub use reconcile::DayReconciliation;
 pub use settings::{EngineSettings, Gateway, GatewayTls, NotifySettings, NotifyUrl, Timing};
 pub use types::{
     Cart, CartLine, CustomerAction, EngineEvent, EventView, LineView, OrderDetail, OrderRefunds,
-    OrderStatus, OrderSummary, OrderView, RefundState, RefundView,
+    OrderStatus, OrderSummary, OrderView, ReconciledDay, RefundState, RefundView,
 };
 
 /// A handle on the running engine; cheap to clone.

@@ -7,18 +7,22 @@
 //! either resolved (the ledger now agrees: the fix was applied) or left for the manager (an order the ledger
 //! does not know, a payment the bill does not have, amounts or transactions that differ, a refund the ledger
 //! holds as failed while the bill has it). Which day a trade belongs to is the bill's rule: a payment by its
-//! success time, a refund by when it was accepted (for the ledger: when it was recorded, a moment before),
-//! both in Beijing time; a trade in the last seconds before midnight may fall on the neighbouring day of the
-//! other side, and is then reported as missing from one day and found in the next.
+//! success time, a refund by when it was accepted (for the ledger: when the refund API accepted the send
+//! that got through, days after its recording if it was sent again later; see
+//! [`crate::ledger::Ledger::refunds_accepted_between`]), both in Beijing time; a trade in the last seconds
+//! before midnight may fall on the neighbouring day of the other side, and is then reported as missing from
+//! one day and found in the next. A refund found in the bill is dated by the bill's times (the REFUND bill's
+//! success time, asked for only then), never by the run's.
 //!
 //! Not here: the bill's format (`wxpay::bill`), storage (`ledger::reconcile`), wording for the window (the
-//! CLI prints [`DayReconciliation::report`]), running it automatically each day (not built yet).
+//! CLI prints [`DayReconciliation::report`]), running it automatically each day (`reconcile_policy`,
+//! `reconcile_task`).
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, EngineEvent, ReconciledDay};
 use crate::clock::format_wx_datetime;
 use crate::ledger::{
     Evidence, Input, NewRefund, Order, OrderStatus, PaymentFacts, ReconciliationRecord, Refund,
@@ -42,11 +46,14 @@ pub const BILL_APPROVER: &str = "WeChat bill (merchant platform)";
 /// refund the bill names, by number.
 #[derive(Debug, Clone, Default)]
 pub struct LedgerSide {
+    /// The bill's day (Beijing time), for the explanations; `None` leaves it unsaid.
+    pub day: Option<NaiveDate>,
     pub orders: HashMap<String, Order>,
     pub refunds: HashMap<String, Refund>,
     /// Orders the ledger has as paid on the day (by `paid_at`).
     pub paid_on_day: Vec<String>,
-    /// Refunds the ledger recorded on the day and the gateway accepted.
+    /// Refunds the gateway accepted on the day, as the ledger knows it
+    /// ([`crate::ledger::Ledger::refunds_accepted_between`]).
     pub refunds_on_day: Vec<String>,
 }
 
@@ -83,20 +90,26 @@ pub enum Fix {
         out_trade_no: String,
         payment: PaymentFacts,
     },
-    /// Record a refund made outside PayDesk, accepted at `accepted_at`, then its outcome if final.
+    /// Record a refund made outside PayDesk, accepted at `accepted_at` (the bill's 交易时间), then its
+    /// outcome if final. A success is dated `succeeded_at` (the REFUND bill's 退款成功时间) when known, else
+    /// `accepted_at`: the bill's own time, never the run's (which would put it on the wrong business day).
     RecordRefund {
         out_trade_no: String,
         out_refund_no: String,
         refund_id: String,
         amount: Fen,
         accepted_at: DateTime<Utc>,
+        succeeded_at: Option<DateTime<Utc>>,
         outcome: Option<RefundInput>,
     },
-    /// Move a refund the ledger holds in flight to the bill's status.
+    /// Move a refund the ledger holds in flight to the bill's status; a success is dated like
+    /// [`Fix::RecordRefund`]'s.
     RefundOutcome {
         out_refund_no: String,
         refund_id: String,
         input: RefundInput,
+        accepted_at: DateTime<Utc>,
+        succeeded_at: Option<DateTime<Utc>>,
     },
 }
 
@@ -278,6 +291,7 @@ pub fn compare(rows: &[BillRow], ledger: &LedgerSide) -> Comparison {
                     refund_id: r.refund_id.clone(),
                     amount: r.requested,
                     accepted_at: row.trade_time,
+                    succeeded_at: r.succeeded_at,
                     outcome: refund_input(&r.status).filter(|i| *i != RefundInput::Processing),
                 }),
             );
@@ -311,6 +325,8 @@ pub fn compare(rows: &[BillRow], ledger: &LedgerSide) -> Comparison {
                 out_refund_no: r.out_refund_no.clone(),
                 refund_id: r.refund_id.clone(),
                 input,
+                accepted_at: row.trade_time,
+                succeeded_at: r.succeeded_at,
             });
         diff(
             DifferenceKind::RefundStatusDiffers,
@@ -352,18 +368,84 @@ pub fn compare(rows: &[BillRow], ledger: &LedgerSide) -> Comparison {
         let Some(r) = ledger.refunds.get(no) else {
             continue;
         };
+        let mut explanation = format!(
+            "refund {no} of {} ({}) in the ledger but not in WeChat's bill of the day",
+            r.amount, r.status
+        );
+        // Accepted by a send days after it was recorded: an earlier send whose answer was lost may have got
+        // through, and the bill of that day lists it instead.
+        let recorded = crate::wxpay::bill::beijing_day(r.created_at);
+        if ledger.day.is_some_and(|day| recorded < day) {
+            explanation.push_str(&format!(
+                "; it was recorded on {recorded} and sent again later: if the bill of {recorded} lists it, \
+                 an earlier send got through"
+            ));
+        }
         out.differences.push(Difference {
             kind: DifferenceKind::RefundNotInBill,
             out_trade_no: r.out_trade_no.clone(),
             out_refund_no: Some(no.clone()),
-            explanation: format!(
-                "refund {no} of {} ({}) in the ledger but not in WeChat's bill of the day",
-                r.amount, r.status
-            ),
+            explanation,
             fix: None,
         });
     }
     out
+}
+
+/// The refund a fix records as succeeded without the time it succeeded (the ALL bill does not give it).
+fn success_time_wanted(fix: &Fix) -> Option<&str> {
+    match fix {
+        Fix::RecordRefund {
+            out_refund_no,
+            succeeded_at: None,
+            outcome: Some(RefundInput::Succeeded),
+            ..
+        }
+        | Fix::RefundOutcome {
+            out_refund_no,
+            succeeded_at: None,
+            input: RefundInput::Succeeded,
+            ..
+        } => Some(out_refund_no),
+        _ => None,
+    }
+}
+
+/// The refunds whose success time the REFUND bill should give (see [`with_success_times`]).
+pub fn success_times_wanted(differences: &[Difference]) -> Vec<String> {
+    differences
+        .iter()
+        .filter_map(|d| d.fix.as_ref().and_then(success_time_wanted))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The REFUND bill's success times (退款成功时间) by out_refund_no.
+pub fn success_times(refund_bill: &[BillRow]) -> HashMap<String, DateTime<Utc>> {
+    refund_bill
+        .iter()
+        .filter_map(|row| row.refund.as_ref())
+        .filter_map(|r| Some((r.out_refund_no.clone(), r.succeeded_at?)))
+        .collect()
+}
+
+/// Date the successes the fixes record with the REFUND bill's times, where it has them.
+pub fn with_success_times(differences: &mut [Difference], times: &HashMap<String, DateTime<Utc>>) {
+    for d in differences {
+        let Some(fix) = d.fix.as_mut() else { continue };
+        let Some(t) = success_time_wanted(fix)
+            .and_then(|no| times.get(no))
+            .copied()
+        else {
+            continue;
+        };
+        match fix {
+            Fix::RecordRefund { succeeded_at, .. } | Fix::RefundOutcome { succeeded_at, .. } => {
+                *succeeded_at = Some(t);
+            }
+            Fix::Pay { .. } => {}
+        }
+    }
 }
 
 /// A difference after the run: explained, and resolved when applying the bill made the ledger agree.
@@ -505,7 +587,10 @@ impl Engine {
             .collect();
         let side = inner
             .db(move |l| {
-                let mut side = LedgerSide::default();
+                let mut side = LedgerSide {
+                    day: Some(day),
+                    ..LedgerSide::default()
+                };
                 for o in l.orders_paid_between(from, to)? {
                     side.paid_on_day.push(o.out_trade_no.clone());
                     side.orders.insert(o.out_trade_no.clone(), o);
@@ -534,6 +619,30 @@ impl Engine {
 
         // Payments first: a refund found in the bill can only be recorded on a paid order.
         let mut differences = comparison.differences;
+        // A refund the bill shows succeeded is dated by the REFUND bill's success time (the ALL bill has
+        // only when it was accepted); asked for only when needed, and a failure there is no failure of the
+        // run: the acceptance time is the fallback.
+        if !success_times_wanted(&differences).is_empty() {
+            match inner
+                .client
+                .download_bill(&BillRequest {
+                    bill_date: day,
+                    bill_type: BillType::Refund,
+                    gzip: true,
+                })
+                .await
+            {
+                Ok(BillAnswer::Bill(b)) => {
+                    with_success_times(&mut differences, &success_times(&b.rows))
+                }
+                Ok(BillAnswer::NoBill) => {}
+                Err(e) => tracing::warn!(
+                    %day,
+                    error = %e,
+                    "the REFUND bill could not be read; refunds found in the bill are dated by their acceptance"
+                ),
+            }
+        }
         differences.sort_by_key(|d| !matches!(d.fix, Some(Fix::Pay { .. })));
         let mut findings = Vec::new();
         let mut touched = Vec::new();
@@ -592,6 +701,13 @@ impl Engine {
         for no in touched {
             inner.emit_order(&no).await;
         }
+        inner.emit(EngineEvent::Reconciled(ReconciledDay {
+            day,
+            had_bill: result.had_bill,
+            matched: result.matched,
+            differences: result.findings.len() as u32,
+            unexplained: result.unexplained() as u32,
+        }));
         tracing::info!(
             %day,
             matched = result.matched,
@@ -657,6 +773,7 @@ fn apply_fix(
             refund_id,
             amount,
             accepted_at,
+            succeeded_at,
             outcome,
         } => {
             let created = l.create_refund(&NewRefund {
@@ -678,6 +795,7 @@ fn apply_fix(
             let evidence = RefundEvidence {
                 refund_id: Some(refund_id.clone()),
                 refund_fee: Some(*amount),
+                success_at: Some(succeeded_at.unwrap_or(*accepted_at)),
                 ..RefundEvidence::new(Source::Bill, format!("in WeChat's bill of {day}"))
             };
             l.apply_refund(out_refund_no, RefundInput::Accepted, &evidence, at)?;
@@ -691,9 +809,12 @@ fn apply_fix(
             out_refund_no,
             refund_id,
             input,
+            accepted_at,
+            succeeded_at,
         } => {
             let evidence = RefundEvidence {
                 refund_id: Some(refund_id.clone()),
+                success_at: Some(succeeded_at.unwrap_or(*accepted_at)),
                 ..RefundEvidence::new(Source::Bill, format!("in WeChat's bill of {day}"))
             };
             let applied = l.apply_refund(out_refund_no, *input, &evidence, at)?;
@@ -816,6 +937,8 @@ mod tests {
                 requested: fen(amount),
                 refund_type: "ORIGINAL".into(),
                 status: status.into(),
+                requested_at: None,
+                succeeded_at: None,
             }),
             settlement: Fen::ZERO,
             total: Fen::ZERO,
@@ -963,6 +1086,36 @@ mod tests {
     }
 
     #[test]
+    fn a_refund_sent_again_days_later_and_missing_says_where_else_to_look() {
+        let mut ledger = side(
+            vec![order("A", 1200, OrderStatus::Paid, Some("TA"))],
+            vec![refund("R1", "A", 100, RefundState::Success)],
+        );
+        // Recorded on the 27th (t), accepted by a send on the 29th: compared with the bill of the 29th.
+        ledger.day = NaiveDate::from_ymd_opt(2026, 11, 29);
+        let c = compare(&[], &ledger);
+        let d = c.differences.last().unwrap();
+        assert_eq!(d.kind, DifferenceKind::RefundNotInBill);
+        assert!(
+            d.explanation.contains(
+                "recorded on 2026-11-27 and sent again later: if the bill of 2026-11-27 lists it"
+            ),
+            "{}",
+            d.explanation
+        );
+        // Recorded and accepted the same day: nothing more to say.
+        ledger.day = NaiveDate::from_ymd_opt(2026, 11, 27);
+        let c = compare(&[], &ledger);
+        assert!(
+            !c.differences
+                .last()
+                .unwrap()
+                .explanation
+                .contains("sent again")
+        );
+    }
+
+    #[test]
     fn refund_statuses_from_the_bill_move_refunds_in_flight_forward() {
         let ledger = side(
             vec![order("A", 1200, OrderStatus::Paid, Some("TA"))],
@@ -985,8 +1138,97 @@ mod tests {
             Some(Fix::RefundOutcome {
                 out_refund_no: "R1".into(),
                 refund_id: "5030R1".into(),
-                input: RefundInput::Succeeded
+                input: RefundInput::Succeeded,
+                accepted_at: t(10, 0),
+                succeeded_at: None,
             })
+        );
+    }
+
+    #[test]
+    fn a_refund_found_in_the_bill_is_dated_by_the_bills_times_not_the_run() {
+        // The ALL bill: the refund accepted at 10:00, succeeded (no success time in this bill).
+        let ledger_side = side(vec![order("B", 800, OrderStatus::Paid, Some("TB"))], vec![]);
+        let rows = vec![
+            pay_row("B", 800, "TB"),
+            refund_row("MP1", "B", 300, "SUCCESS"),
+        ];
+        let mut differences = compare(&rows, &ledger_side).differences;
+        assert_eq!(success_times_wanted(&differences), ["MP1"]);
+        // The REFUND bill gives its success time: 10:04.
+        let mut refund_bill = refund_row("MP1", "B", 300, "SUCCESS");
+        if let Some(r) = refund_bill.refund.as_mut() {
+            r.succeeded_at = Some(t(10, 4));
+        }
+        with_success_times(&mut differences, &success_times(&[refund_bill]));
+        assert!(success_times_wanted(&differences).is_empty());
+        let fix = differences[0].fix.clone().unwrap();
+        assert!(
+            matches!(&fix, Fix::RecordRefund { accepted_at, succeeded_at: Some(s), .. }
+                if *accepted_at == t(10, 0) && *s == t(10, 4)),
+            "{fix:?}"
+        );
+
+        // Applied three days later, the refund still belongs to the bill's day.
+        let dir = tempfile::tempdir().unwrap();
+        let l = crate::ledger::Ledger::open(&dir.path().join("ledger.sqlite3")).unwrap();
+        let paid_order = |no: &str| {
+            let at = t(9, 0);
+            l.create_order(&crate::ledger::NewOrder {
+                out_trade_no: no.into(),
+                station: "S1".into(),
+                cashier: String::new(),
+                created_at: at,
+                expires_at: at + Duration::minutes(10),
+                total: fen(800),
+                items: vec![crate::ledger::ItemLine::new("咖啡", fen(800), 1).unwrap()],
+                body: "PayDesk".into(),
+                notify_url: "http://127.0.0.1:9/notify".into(),
+                spbill_create_ip: "127.0.0.1".into(),
+                product_id: no.into(),
+                device_info: None,
+                time_start: at,
+                time_expire: at + Duration::minutes(10),
+            })
+            .unwrap();
+            let facts = PaymentFacts {
+                transaction_id: format!("T{no}"),
+                total_fee: fen(800),
+                cash_fee: None,
+                time_end: Some(t(9, 1)),
+                bank_type: None,
+                openid: None,
+            };
+            l.apply(
+                no,
+                Input::Paid,
+                &Evidence::paid(Source::Notify, facts, "notify"),
+                t(9, 1),
+            )
+            .unwrap();
+        };
+        paid_order("B");
+        let run = t(11, 0) + Duration::days(3);
+        assert!(apply_fix(&l, &fix, "2026-11-27", run).unwrap().0);
+        let r = l.refund("MP1").unwrap().unwrap();
+        assert_eq!((r.created_at, r.success_at), (t(10, 0), Some(t(10, 4))));
+        // Without the REFUND bill: its acceptance, the ALL bill's time.
+        paid_order("C");
+        let without = Fix::RecordRefund {
+            out_trade_no: "C".into(),
+            out_refund_no: "MP2".into(),
+            refund_id: "5030MP2".into(),
+            amount: fen(300),
+            accepted_at: t(10, 0),
+            succeeded_at: None,
+            outcome: Some(RefundInput::Succeeded),
+        };
+        assert!(apply_fix(&l, &without, "2026-11-27", run).unwrap().0);
+        let r = l.refund("MP2").unwrap().unwrap();
+        assert_eq!(r.success_at, Some(t(10, 0)));
+        assert_eq!(
+            crate::wxpay::bill::beijing_day(r.day_at()),
+            NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
         );
     }
 

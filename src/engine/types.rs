@@ -69,6 +69,23 @@ pub enum EngineEvent {
     Refund(RefundView),
     /// A problem not tied to one order's status (e.g. the notify listener could not start).
     Error { message: String },
+    /// A day was reconciled with WeChat's bill (by hand or automatically) and its result stored; the window
+    /// tells the manager when differences are left unexplained.
+    Reconciled(ReconciledDay),
+}
+
+/// The stored result of reconciling one day, in brief (the full report is in the ledger).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconciledDay {
+    /// The bill's day (Beijing time).
+    pub day: chrono::NaiveDate,
+    /// False for `No Bill Exist`.
+    pub had_bill: bool,
+    pub matched: u32,
+    /// Differences found, resolved from the bill or not.
+    pub differences: u32,
+    /// Differences the manager must look at.
+    pub unexplained: u32,
 }
 
 /// A refund as the window and the command line show it.

@@ -1,10 +1,14 @@
 //! The manager's CSV export, and a business day's orders.
 //!
-//! Which orders belong to a business day is decided by [`crate::calendar`] (the one business-day rule).
+//! Which orders and refunds belong to a business day is [`super::day`]'s rule, like WeChat's bill: an order
+//! that received money is on the day of its *payment*, any other order on the day it was created in, a
+//! refund on the day of its success (else of its creation). Where a day begins and ends is
+//! [`crate::calendar`]'s. So the sums of a day's received and refunded columns are the day report's
+//! ([`Ledger::day_report`]) and [`Ledger::day_sums`].
 //!
 //! The CSV is UTF-8 with a byte-order mark (so Excel on a Chinese Windows shows the item names), CRLF line
-//! ends, fields quoted where needed by the `csv` crate, one row per order, oldest first, then one row per
-//! refund, oldest first. Columns, with bilingual headers ([`HEADER`]):
+//! ends, fields quoted where needed by the `csv` crate, one row per order, oldest (by creation) first, then
+//! one row per refund, oldest first. Columns, with bilingual headers ([`HEADER`]):
 //!
 //! | header | content |
 //! |---|---|
@@ -18,13 +22,18 @@
 //! | `收银台 station` | |
 //! | `备注 note` | why the order is flagged for the manager, if it is; `部分退款 partially refunded 5.00` or
 //! | | `退款中 refunding 5.00` while only part of it is back |
+//! | `实收(元) received_yuan` | the total if the order received money (paid, paid after cancel, refunded since), else `0.00` |
+//! | `退款(元) refunded_yuan` | `0.00` on an order's row (its refunds have their own rows) |
+//! | `净额(元) net_yuan` | received − refunded |
 //!
 //! A refund is its own row on the business day of its success (else of its creation), whatever day its
 //! order is from: the time of that instant, the order's out_trade_no and transaction_id, no items, the
 //! amount negative (`-12.50`), the refund's status ([`RefundState::label`]: `已退款 refunded`,
 //! `退款中 refunding`, `退款关闭 refund closed`, …), the order's cashier and station, and the note
 //! `退款 refund of <out_trade_no>: <reason>; <out_refund_no>, approved by <name>` (plus why it is flagged).
-//! Only `已退款 refunded` rows are money back: a closed refund keeps its row, with its status.
+//! Only `已退款 refunded` rows are money back: a closed refund keeps its row, with its status. A refund row's
+//! received is `0.00`, its refunded the amount if it succeeded (else `0.00`), its net minus that (`-5.00`).
+//! So over a day's CSV, sum(received) − sum(refunded) = sum(net) = the day's net.
 //!
 //! Text fields that Excel would read as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) are
 //! prefixed with `'`.
@@ -39,8 +48,9 @@ use std::path::Path;
 
 use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
 
+use super::day::DaySpan;
 use super::model::{LedgerError, Order};
-use super::refund_state::RefundState;
+use super::refund_state::{self, RefundState};
 use super::store::{Ledger, status_at, to_ms};
 use crate::calendar::day_bounds_in;
 use crate::money::Fen;
@@ -49,7 +59,7 @@ use crate::money::Fen;
 use super::state::OrderStatus;
 
 /// The export's header row.
-pub const HEADER: [&str; 9] = [
+pub const HEADER: [&str; 12] = [
     "时间 time",
     "商户订单号 out_trade_no",
     "微信支付订单号 transaction_id",
@@ -59,6 +69,9 @@ pub const HEADER: [&str; 9] = [
     "收银员 cashier",
     "收银台 station",
     "备注 note",
+    "实收(元) received_yuan",
+    "退款(元) refunded_yuan",
+    "净额(元) net_yuan",
 ];
 
 /// UTF-8 byte-order mark.
@@ -95,16 +108,20 @@ fn push_text(buf: &mut String, s: &str) {
     buf.push_str(s);
 }
 
-/// Append `fen` as yuan with two decimals.
+/// Append `fen` as yuan with two decimals; a negative amount as `-3.00`.
 fn push_yuan(buf: &mut String, fen: i64) {
-    let _ = write!(buf, "{}.{:02}", fen / 100, fen % 100);
+    if fen < 0 {
+        buf.push('-');
+    }
+    let abs = fen.unsigned_abs();
+    let _ = write!(buf, "{}.{:02}", abs / 100, abs % 100);
 }
 
 /// The row being assembled while the joined order/item rows stream by.
 #[derive(Default)]
 struct Row {
     id: Option<i64>,
-    fields: [String; 9],
+    fields: [String; HEADER.len()],
 }
 
 impl Row {
@@ -117,7 +134,8 @@ impl Row {
 }
 
 impl Ledger {
-    /// The orders of business day `day` (local time), oldest first.
+    /// The orders of business day `day` (local time), oldest (by creation) first: those paid on the day
+    /// and the others created on it ([`super::day`]'s rule, as in the CSV and the day report).
     pub fn orders_for_day(
         &self,
         day: NaiveDate,
@@ -134,7 +152,7 @@ impl Ledger {
         day_start_hour: u8,
     ) -> Result<Vec<Order>, LedgerError> {
         let (from, to) = day_bounds_in(tz, day, day_start_hour)?;
-        self.orders_between(from, to)
+        self.orders_of_days_between(from, to)
     }
 
     /// Write business day `day` (local time) as CSV to `out`; returns the number of rows (orders and
@@ -160,9 +178,9 @@ impl Ledger {
         self.export_between_in(tz, from, to, out)
     }
 
-    /// Write the orders created in `[from, to)`, then the refunds of `[from, to)`, as CSV, times shown in
-    /// local time. With
-    /// `DateTime::<Utc>::MIN_UTC` and `MAX_UTC` this is the whole ledger.
+    /// Write the orders of the business days in `[from, to)` ([`Ledger::orders_of_days_between`]), then the
+    /// refunds of `[from, to)`, as CSV, times shown in local time. With `DateTime::<Utc>::MIN_UTC` and
+    /// `MAX_UTC` this is the whole ledger.
     pub fn export_between<W: Write>(
         &self,
         from: DateTime<Utc>,
@@ -188,9 +206,10 @@ impl Ledger {
         csv.write_record(HEADER)?;
 
         let conn = self.reader();
-        // One pass over orders in created_at order (the index), each joined with its lines in line order
-        // (the primary key): no sort, no per-order query.
-        let mut stmt = conn.prepare_cached(
+        // One pass over orders in created_at order (the index, over the span's creation times), each joined
+        // with its lines in line order (the primary key): no sort, no per-order query.
+        let span = DaySpan::new(&conn, from, to)?;
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT o.id, o.created_at, o.out_trade_no, o.transaction_id, o.total_fen, o.status, \
                     o.cashier, o.station, o.flag_reason, i.name, i.qty, \
                     (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r \
@@ -198,10 +217,11 @@ impl Ledger {
                     (SELECT COALESCE(SUM(r.amount_fen), 0) FROM refunds r \
                      WHERE r.order_id = o.id AND r.status IN ('requesting', 'processing', 'change')) \
              FROM orders o LEFT JOIN order_items i ON i.order_id = o.id \
-             WHERE o.created_at >= ?1 AND o.created_at < ?2 \
+             WHERE {} \
              ORDER BY o.created_at, o.id, i.line_no",
-        )?;
-        let mut rows = stmt.query([to_ms(from), to_ms(to)])?;
+            DaySpan::condition("o")
+        ))?;
+        let mut rows = stmt.query(span.params())?;
         let mut row = Row::default();
         let mut count = 0usize;
         while let Some(r) = rows.next()? {
@@ -231,6 +251,13 @@ impl Ledger {
                     push_text(&mut f[8], note);
                 }
                 push_refund_progress(&mut f[8], r.get(4)?, r.get(11)?, r.get(12)?);
+                // Received: the order's money, on the day of its payment; its refunds are their own rows.
+                let received = if refund_state::order_received_money(status) {
+                    r.get(4)?
+                } else {
+                    0
+                };
+                push_money_columns(f, received, 0);
             }
             if let Some(name) = r.get_ref(9)?.as_str_or_null()? {
                 let items = &mut row.fields[3];
@@ -283,6 +310,13 @@ impl Ledger {
     }
 }
 
+/// Fill the received, refunded and net columns.
+fn push_money_columns(f: &mut [String; HEADER.len()], received: i64, refunded: i64) {
+    push_yuan(&mut f[9], received);
+    push_yuan(&mut f[10], refunded);
+    push_yuan(&mut f[11], received - refunded);
+}
+
 /// Append an order's refund progress (partially refunded, refunding) to its note.
 fn push_refund_progress(note: &mut String, total: i64, refunded: i64, pending: i64) {
     use super::refund_state::{RefundProgress, refund_progress};
@@ -331,8 +365,8 @@ fn write_refund_rows<Tz: TimeZone, W: Write>(
         if let Some(tid) = r.get_ref(2)?.as_str_or_null()? {
             push_text(&mut f[2], tid);
         }
-        f[4].push('-');
-        push_yuan(&mut f[4], r.get(3)?);
+        let amount: i64 = r.get(3)?;
+        push_yuan(&mut f[4], -amount);
         let status = r.get_ref(4)?.as_str()?;
         let status = RefundState::parse(status).ok_or_else(|| {
             LedgerError::Invalid(format!("unknown refund status {status:?} in the ledger"))
@@ -356,6 +390,13 @@ fn write_refund_rows<Tz: TimeZone, W: Write>(
         if let Some(flag) = r.get_ref(10)?.as_str_or_null()? {
             let _ = write!(f[8], "; {flag}");
         }
+        // Only money back counts as refunded.
+        let refunded = if status == RefundState::Success {
+            amount
+        } else {
+            0
+        };
+        push_money_columns(f, 0, refunded);
         csv.write_record(&row.fields)?;
         count += 1;
     }
@@ -397,6 +438,11 @@ mod tests {
             s.clear();
             push_yuan(&mut s, fen);
             assert_eq!(s, crate::money::Fen::new(fen).unwrap().yuan_string());
+        }
+        for (fen, text) in [(-300, "-3.00"), (-1, "-0.01"), (-1250, "-12.50")] {
+            s.clear();
+            push_yuan(&mut s, fen);
+            assert_eq!(s, text);
         }
         s.clear();
         push_text(&mut s, "=SUM(A1)");

@@ -9,6 +9,9 @@
 //!   them, each in its own table linked to its order.
 //! - [`reconcile`] reads what a day's reconciliation with WeChat's bill compares (orders by payment time,
 //!   refunds by acceptance) and keeps each run's result; the comparison itself is the engine's.
+//! - [`day`] is the rule for which orders and refunds belong to a business day (an order that received
+//!   money: the day of its payment, like WeChat's bill; any other: the day it was created in; a refund: the
+//!   day of its success, else of its creation), in Rust and in the SQL of every day query.
 //! - [`report`] is the day report (日结): a business day's orders and money by status, cashier, station and
 //!   hour.
 //! - [`shift`] keeps the cashiers' shifts (交班): sign-in, what a shift took, its handover.
@@ -19,6 +22,7 @@
 //!
 //! Storage conventions are in [`schema`]: amounts in integer fen, instants in UTC unix milliseconds.
 
+pub mod day;
 pub mod export;
 pub mod model;
 mod open;
@@ -40,6 +44,7 @@ pub use refund::{
     DaySums, NewRefund, Refund, RefundApplied, RefundEvidence, RefundRefusal, RefundSource,
 };
 pub use refund_state::{RefundInput, RefundProgress, RefundState};
+pub use report::{DailyTotal, DayRefund, DayReport, GroupLine, HourLine, StatusLine};
 pub use schema::SCHEMA_VERSION;
 pub use shift::{Shift, ShiftRefusal, ShiftSummary};
 pub use state::{CloseReason, Decision, Input, OrderStatus};

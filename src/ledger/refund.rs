@@ -12,7 +12,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use rusqlite::{OptionalExtension, Row, TransactionBehavior};
 
-use super::model::{LedgerError, Source};
+use super::model::{LedgerError, Order, Source};
 use super::refund_state::{self, MAX_REFUNDS_PER_ORDER, RefundDecision, RefundInput, RefundState};
 use super::state::{self, Decision, OrderStatus};
 use super::store::{Ledger, fen_at, opt_time_at, status_at, time_at, to_ms};
@@ -212,7 +212,7 @@ impl fmt::Display for RefundRefusal {
 }
 
 /// A business day's money: what orders of the day received, what refunds succeeded on the day, and the net.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DaySums {
     /// Totals of the day's orders that received money (paid, paid after cancel, refunded since).
     pub received: Fen,
@@ -221,6 +221,25 @@ pub struct DaySums {
 }
 
 impl DaySums {
+    /// What `orders` received (those that received money) and what `refunds` gave back (those that
+    /// succeeded); `None` on overflow. The caller picks the day's orders and refunds.
+    pub fn of(orders: &[Order], refunds: &[Refund]) -> Option<DaySums> {
+        Some(DaySums {
+            received: Fen::checked_sum(
+                orders
+                    .iter()
+                    .filter(|o| refund_state::order_received_money(o.status))
+                    .map(|o| o.total),
+            )?,
+            refunded: Fen::checked_sum(
+                refunds
+                    .iter()
+                    .filter(|r| r.status == RefundState::Success)
+                    .map(|r| r.amount),
+            )?,
+        })
+    }
+
     /// received − refunded, in fen (negative on a day with more refunds than sales).
     pub fn net_fen(&self) -> i64 {
         self.received.get() - self.refunded.get()
@@ -238,10 +257,27 @@ impl DaySums {
     }
 }
 
+/// The columns [`refund_from_row`] reads, over `refunds r JOIN orders o`.
+macro_rules! refund_columns {
+    () => {
+        "r.out_refund_no, o.out_trade_no, r.amount_fen, r.reason, r.approved_by, r.source, r.status, \
+         r.refund_id, r.created_at, r.updated_at, r.success_at, r.recv_account, r.flagged, r.flag_reason"
+    };
+}
+
 /// The columns [`refund_from_row`] reads, with the join they need.
-pub(super) const REFUND_SELECT: &str = "SELECT r.out_refund_no, o.out_trade_no, r.amount_fen, r.reason, \
-    r.approved_by, r.source, r.status, r.refund_id, r.created_at, r.updated_at, r.success_at, \
-    r.recv_account, r.flagged, r.flag_reason FROM refunds r JOIN orders o ON o.id = r.order_id";
+pub(super) const REFUND_SELECT: &str = concat!(
+    "SELECT ",
+    refund_columns!(),
+    " FROM refunds r JOIN orders o ON o.id = r.order_id"
+);
+
+/// [`REFUND_SELECT`] followed by the order's cashier and station (columns 14 and 15).
+pub(super) const REFUND_WITH_ORDER_SELECT: &str = concat!(
+    "SELECT ",
+    refund_columns!(),
+    ", o.cashier, o.station FROM refunds r JOIN orders o ON o.id = r.order_id"
+);
 
 fn bad(idx: usize, msg: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, msg.into())
@@ -656,7 +692,8 @@ impl Ledger {
         self.refunds_for_day_in(&chrono::Local, day, day_start_hour)
     }
 
-    /// Business day `day`'s sums in `tz`: see [`DaySums`].
+    /// Business day `day`'s sums in `tz`: see [`DaySums`]. The orders and refunds are those of the day
+    /// ([`super::day`]'s rule), as in the CSV export and the day report.
     pub fn day_sums_in<Tz: TimeZone>(
         &self,
         tz: &Tz,
@@ -664,24 +701,10 @@ impl Ledger {
         day_start_hour: u8,
     ) -> Result<DaySums, LedgerError> {
         let (from, to) = day_bounds_in(tz, day, day_start_hour)?;
-        let orders = self.orders_between(from, to)?;
+        let orders = self.orders_of_days_between(from, to)?;
         let refunds = self.refunds_between(from, to)?;
-        let overflow = || LedgerError::Invalid(format!("the sums of {day} overflow"));
-        let received = Fen::checked_sum(
-            orders
-                .iter()
-                .filter(|o| refund_state::order_received_money(o.status))
-                .map(|o| o.total),
-        )
-        .ok_or_else(overflow)?;
-        let refunded = Fen::checked_sum(
-            refunds
-                .iter()
-                .filter(|r| r.status == RefundState::Success)
-                .map(|r| r.amount),
-        )
-        .ok_or_else(overflow)?;
-        Ok(DaySums { received, refunded })
+        DaySums::of(&orders, &refunds)
+            .ok_or_else(|| LedgerError::Invalid(format!("the sums of {day} overflow")))
     }
 
     /// [`Ledger::day_sums_in`] in local time.

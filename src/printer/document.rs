@@ -270,6 +270,28 @@ pub fn refund_slip(s: &RefundSlip, style: &Style) -> Vec<u8> {
     p.into_bytes()
 }
 
+/// A page of text laid out by the caller for this paper (the day report: lines of at most
+/// `style.columns` columns, see `crate::report_format::text_page`), under the store's name; a longer line
+/// is wrapped, never cut off.
+pub fn text_page(store_name: &str, body: &[String], style: &Style, sandbox: bool) -> Vec<u8> {
+    let cols = style.columns;
+    let mut p = EscPos::new();
+    p.init();
+    heading(&mut p, store_name, cols);
+    if sandbox {
+        sandbox_banner(&mut p);
+    }
+    p.align(Align::Left);
+    for l in body {
+        lines(&mut p, text::wrap(l, cols));
+    }
+    if sandbox {
+        sandbox_banner(&mut p);
+    }
+    p.cut(style.cut);
+    p.into_bytes()
+}
+
 /// Open the cash drawer, as a job of its own (nothing printed, no cut).
 pub fn drawer_kick_job(pin: DrawerPin) -> Vec<u8> {
     let mut p = EscPos::new();
@@ -500,6 +522,24 @@ mod tests {
             drawer_kick_job(DrawerPin::Pin2),
             [0x1B, 0x40, 0x1C, 0x26, 0x1B, 0x70, 0, 25, 250]
         );
+    }
+
+    #[test]
+    fn a_text_page_keeps_its_lines_and_wraps_only_what_is_too_long() {
+        let style = Style::new(Paper::Mm58);
+        let body = vec![
+            "日结 Day report".to_owned(),
+            "收款 Received (3)".to_owned() + &" ".repeat(5) + "￥36.50",
+            "x".repeat(40),
+        ];
+        let bytes = text_page("我的小店", &body, &style, true);
+        assert!(bytes.ends_with(&CUT_PARTIAL));
+        // Each line whole, then its line feed (encode() would print a newline as a space).
+        let line = |s: &str| [encode(s), b"\n".to_vec()].concat();
+        assert!(contains(&bytes, &line("日结 Day report")));
+        assert!(contains(&bytes, &line(&body[1])));
+        assert!(contains(&bytes, format!("{}\n", "x".repeat(32)).as_bytes()));
+        assert!(contains(&bytes, &encode(SANDBOX_LINE)));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Receipt printing: ESC/POS thermal printers (58 and 80 mm) as sold on the Chinese market.
 //!
-//! What it is: a leaf module that turns plain data ([`Receipt`], [`PaymentSlip`], [`RefundSlip`]) into the
-//! bytes of one ESC/POS job ([`receipt`], [`payment_slip`], [`refund_slip`], [`drawer_kick_job`]), and a
+//! What it is: a leaf module that turns plain data ([`Receipt`], [`PaymentSlip`], [`RefundSlip`], a page of
+//! text such as the day report) into the bytes of one ESC/POS job ([`receipt`], [`payment_slip`],
+//! [`refund_slip`], [`text_page`], [`drawer_kick_job`]), and a
 //! [`Printer`] that sends a job over TCP (port 9100), to a USB device file (`/dev/usb/lp0`) or to a plain
 //! file, with timeouts and errors that say what to check. [`PrinterSection`] is the `[printer]` section of
 //! the configuration file and [`PrinterSection::validate`] turns it into a [`PrinterConfig`].
@@ -32,7 +33,7 @@ pub mod transport;
 pub use config::{PrinterConfig, PrinterSection, SettingProblem};
 pub use document::{
     Paper, PaymentSlip, Receipt, ReceiptLine, RefundSlip, SANDBOX_LINE, Style, drawer_kick_job,
-    local, payment_slip, receipt, refund_slip, test_page,
+    local, payment_slip, receipt, refund_slip, test_page, text_page,
 };
 pub use escpos::{Cut, DrawerPin, EncodeError, PrinterStatus, QrMode};
 pub use transport::{Delivered, PrintError, PrintErrorKind, Printer, Target};

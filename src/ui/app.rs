@@ -130,6 +130,10 @@ impl PaydeskApp {
     pub fn history_state(&self) -> &HistoryState {
         &self.state.history
     }
+    /// The day report screen's state (日结).
+    pub fn day_report_state(&self) -> &super::state::DayReportState {
+        &self.state.day_report
+    }
     pub fn export_state(&self) -> &ExportState {
         &self.state.export
     }

@@ -57,6 +57,14 @@ pub enum UiCommand {
     /// Export to a known file (no dialog).
     ExportTo(NaiveDate, PathBuf),
 
+    // ---- the day report (日结) ----
+    /// Show this day's report.
+    LoadDayReport(NaiveDate),
+    /// Ask for a file with the save dialog, then write this day's report CSV.
+    ExportDayReport(NaiveDate),
+    /// Write this day's report CSV to a known file (no dialog).
+    ExportDayReportTo(NaiveDate, PathBuf),
+
     // ---- refunds (history) ----
     /// "退款 Refund" beside a paid order: open the form.
     OpenRefund(String),

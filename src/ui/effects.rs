@@ -17,6 +17,7 @@ use tokio::sync::broadcast;
 use super::i18n::Lang;
 use crate::app::window::{Backend, OrderDetail, OrderSummary, PrintJob, Printed};
 use crate::app::window::{Cart, CustomerAction, EngineEvent, OrderView};
+use crate::app::window::{DailyTotal, DayReport, DaySums};
 use crate::app::window::{OrderRefunds, RefundRequest, RefundView};
 use crate::app::window::{ShiftError, ShiftSummary, ShiftView};
 
@@ -38,6 +39,14 @@ pub enum Intent {
     LoadRefunds(String),
     /// A refund, with the PIN as typed (checked by the backend).
     Refund(RefundRequest),
+    /// A day's report and the 30 days up to it.
+    LoadDayReport(NaiveDate),
+    /// Ask for a file with the save dialog, then write the day's report CSV.
+    ExportDayReportWithDialog(NaiveDate),
+    /// Write the day's report CSV to a known file (no dialog).
+    ExportDayReportTo(NaiveDate, PathBuf),
+    /// A day's received, refunded and net (the history's summary).
+    LoadDaySums(NaiveDate),
     /// The station's open shift; with none, sign this cashier in (automatic sign-in).
     ResumeShift(Option<String>),
     /// Sign a cashier in with the PIN as typed (checked by the backend).
@@ -72,6 +81,10 @@ pub(crate) enum Msg {
     Printed(Result<Printed, String>),
     Refunds(String, Result<OrderRefunds, String>),
     Refunded(String, Result<RefundView, String>),
+    DayReport(NaiveDate, Result<(DayReport, Vec<DailyTotal>), String>),
+    DayReportExported(Result<PathBuf, String>),
+    DayReportExportCancelled,
+    DaySums(NaiveDate, Result<DaySums, String>),
     Resumed(Result<Option<ShiftView>, String>),
     SignedIn(Result<ShiftView, ShiftError>),
     ShiftSummary(Result<(ShiftView, ShiftSummary), String>),
@@ -165,6 +178,41 @@ impl Effects {
                 self.rt.spawn(async move {
                     let no = req.out_trade_no.clone();
                     reply(Msg::Refunded(no, backend.refund(req).await));
+                });
+            }
+            Intent::LoadDayReport(day) => {
+                self.rt.spawn(async move {
+                    reply(Msg::DayReport(day, backend.day_report(day).await));
+                });
+            }
+            Intent::ExportDayReportTo(day, path) => {
+                self.rt.spawn(async move {
+                    let r = backend.export_day_report(day, path.clone()).await;
+                    reply(Msg::DayReportExported(r.map(|()| path)));
+                });
+            }
+            Intent::LoadDaySums(day) => {
+                self.rt.spawn(async move {
+                    reply(Msg::DaySums(day, backend.day_sums(day).await));
+                });
+            }
+            Intent::ExportDayReportWithDialog(day) => {
+                let title = lang.report().export_title.to_owned();
+                let filter = lang.t().csv_filter.to_owned();
+                self.rt.spawn(async move {
+                    let picked = rfd::AsyncFileDialog::new()
+                        .set_title(title)
+                        .set_file_name(format!("paydesk-report-{}.csv", day.format("%Y-%m-%d")))
+                        .add_filter(filter, &["csv"])
+                        .save_file()
+                        .await;
+                    let Some(file) = picked else {
+                        reply(Msg::DayReportExportCancelled);
+                        return;
+                    };
+                    let path = file.path().to_path_buf();
+                    let r = backend.export_day_report(day, path.clone()).await;
+                    reply(Msg::DayReportExported(r.map(|()| path)));
                 });
             }
             Intent::ResumeShift(automatic) => {

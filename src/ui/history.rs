@@ -1,4 +1,4 @@
-//! The history screen (any day's orders, the paid total, one order's refunds, lines and events) and the export
+//! The history screen (any day's orders, what the day received, refunded and netted, one order's refunds, lines and events) and the export
 //! screen.
 //!
 //! Both draw from read-only state and push commands; the data comes from the engine through the reducer's
@@ -39,12 +39,26 @@ pub fn paid_total(rows: &[OrderSummary]) -> (usize, Option<Fen>) {
     (paid.len(), Fen::checked_sum(paid))
 }
 
-fn parse_day(s: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_day(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
 
+/// "收款 ¥X · 退款 ¥Y · 净额 ¥Z".
+fn day_sums(ui: &mut egui::Ui, lang: Lang, s: &crate::app::window::DaySums) {
+    ui.label(
+        RichText::new(lang.day_sums_line(
+            &s.received.to_string(),
+            &s.refunded.to_string(),
+            &s.net_label(),
+        ))
+        .size(size::HEADING)
+        .color(colour::PAID)
+        .strong(),
+    );
+}
+
 /// A day field with previous/next/today; returns the day chosen by this frame's input, if any.
-fn day_picker(
+pub(crate) fn day_picker(
     ui: &mut egui::Ui,
     lang: Lang,
     field: &mut DayField,
@@ -132,15 +146,40 @@ pub(crate) fn draw_history(
         }
         Some(Ok(rows)) if rows.is_empty() => {
             ui.label(RichText::new(t.no_orders).color(colour::MUTED));
+            // Refunds of older orders still move this day's money.
+            if let Some(Ok(s)) = &h.sums
+                && s.refunded > Fen::ZERO
+            {
+                day_sums(ui, lang, s);
+            }
         }
         Some(Ok(rows)) => {
-            let (paid, sum) = paid_total(rows);
-            let sum = sum.map_or_else(|| "—".to_owned(), |f| f.to_string());
-            ui.label(
-                RichText::new(lang.paid_summary(rows.len(), paid, &sum))
-                    .size(size::HEADING)
-                    .strong(),
-            );
+            match &h.sums {
+                // The day's money net of refunds, the day report's figures (a refund counts on the day it
+                // succeeded, whatever day its order is from).
+                Some(Ok(s)) => {
+                    let received = rows
+                        .iter()
+                        .filter(|r| crate::app::window::order_received_money(r.status))
+                        .count();
+                    ui.label(
+                        RichText::new(lang.day_orders_line(rows.len(), received))
+                            .size(size::HEADING)
+                            .strong(),
+                    );
+                    day_sums(ui, lang, s);
+                }
+                // Until they arrive (or if they cannot be read), the paid orders' total.
+                _ => {
+                    let (paid, sum) = paid_total(rows);
+                    let sum = sum.map_or_else(|| "—".to_owned(), |f| f.to_string());
+                    ui.label(
+                        RichText::new(lang.paid_summary(rows.len(), paid, &sum))
+                            .size(size::HEADING)
+                            .strong(),
+                    );
+                }
+            }
             ui.add_space(space::GAP);
             let list_width = (ui.available_width() * 0.55).max(420.0);
             ui.horizontal_top(|ui| {

@@ -36,6 +36,14 @@ impl Lang {
         }
     }
 
+    /// The day report screen's texts ([`super::i18n_report`]).
+    pub fn report(self) -> &'static super::i18n_report::ReportTexts {
+        match self {
+            Lang::Zh => &super::i18n_report::REPORT_ZH,
+            Lang::En => &super::i18n_report::REPORT_EN,
+        }
+    }
+
     /// The other language (what the switch button offers).
     pub fn other(self) -> Lang {
         match self {
@@ -111,6 +119,18 @@ impl Lang {
             ),
             Lang::En => format!(
                 "⚠ Order {out_trade_no} was paid {amount} after it was cancelled. The money was taken: hand over the goods, or have the manager refund it."
+            ),
+        }
+    }
+
+    /// A day reconciled with WeChat's bill left differences unexplained.
+    pub fn reconcile_alert(self, day: &str, unexplained: u32) -> String {
+        match self {
+            Lang::Zh => format!(
+                "⚠ {day} 与微信支付账单对账：{unexplained} 处差异未能解释，请店长核对（对账结果已保存）。"
+            ),
+            Lang::En => format!(
+                "⚠ Reconciling {day} with WeChat Pay's bill left {unexplained} difference(s) unexplained: the manager must check them (the result is saved)."
             ),
         }
     }

@@ -12,9 +12,11 @@
 pub mod app;
 pub mod command;
 pub mod customer;
+pub mod day_report;
 pub mod effects;
 pub mod history;
 pub mod i18n;
+pub mod i18n_report;
 pub mod layout;
 pub mod payment;
 pub mod printing;

@@ -162,6 +162,15 @@ impl Reducer<'_> {
                 self.start_export();
                 self.intents.push(Intent::ExportTo(day, path));
             }
+            UiCommand::LoadDayReport(day) => self.load_day_report(day),
+            UiCommand::ExportDayReport(day) => {
+                self.start_report_export();
+                self.intents.push(Intent::ExportDayReportWithDialog(day));
+            }
+            UiCommand::ExportDayReportTo(day, path) => {
+                self.start_report_export();
+                self.intents.push(Intent::ExportDayReportTo(day, path));
+            }
             UiCommand::StartShift => self.start_shift(),
             UiCommand::PickCashier(name) => self.pick_cashier(name),
             UiCommand::SignIn => self.sign_in(),
@@ -224,6 +233,11 @@ impl Reducer<'_> {
                     let today = self.today();
                     self.fields.export_day.set(today);
                 }
+            }
+            Screen::DayReport => {
+                // Read again on every visit: the day's money moves while the window is open.
+                let day = self.ui.day_report.day.unwrap_or_else(|| self.today());
+                self.load_day_report(day);
             }
             Screen::Sale => self.fields.sale.focus_name(),
             Screen::Handover => {
@@ -379,6 +393,25 @@ impl Reducer<'_> {
         self.fields.refund = Default::default();
         self.fields.history_day.set(day);
         self.intents.push(Intent::LoadHistory(day));
+        self.ui.history.sums = None;
+        self.intents.push(Intent::LoadDaySums(day));
+    }
+
+    fn load_day_report(&mut self, day: NaiveDate) {
+        let r = &mut self.ui.day_report;
+        r.day = Some(day);
+        r.loading = true;
+        r.exported = None;
+        r.export_cancelled = false;
+        self.fields.day_report_day.set(day);
+        self.intents.push(Intent::LoadDayReport(day));
+    }
+
+    fn start_report_export(&mut self) {
+        let r = &mut self.ui.day_report;
+        r.exporting = true;
+        r.export_cancelled = false;
+        r.exported = None;
     }
 
     fn select_order(&mut self, no: String) {
@@ -590,6 +623,18 @@ impl Reducer<'_> {
                     self.ui.errors.remove(0);
                 }
             }
+            // A day reconciled with WeChat's bill: the manager is told only about what is left to look at.
+            Msg::Event(EngineEvent::Reconciled(r)) => {
+                if r.unexplained > 0 {
+                    let day = r.day.to_string();
+                    self.ui
+                        .errors
+                        .push(self.prefs.lang.reconcile_alert(&day, r.unexplained));
+                    if self.ui.errors.len() > 3 {
+                        self.ui.errors.remove(0);
+                    }
+                }
+            }
             Msg::CancelDone(no, result) => {
                 if let Some(p) = self
                     .ui
@@ -631,6 +676,30 @@ impl Reducer<'_> {
             Msg::ExportCancelled => {
                 self.ui.export.busy = false;
                 self.ui.export.cancelled = true;
+            }
+            Msg::DayReport(day, data) => {
+                let r = &mut self.ui.day_report;
+                // Only the answer for the day on screen (the cashier may have clicked on).
+                if r.day == Some(day) {
+                    r.loading = false;
+                    r.data = Some(data);
+                }
+            }
+            Msg::DayReportExported(result) => {
+                let r = &mut self.ui.day_report;
+                r.exporting = false;
+                r.exported = Some(result);
+            }
+            Msg::DayReportExportCancelled => {
+                let r = &mut self.ui.day_report;
+                r.exporting = false;
+                r.export_cancelled = true;
+            }
+            Msg::DaySums(day, sums) => {
+                let h = &mut self.ui.history;
+                if h.day == Some(day) {
+                    h.sums = Some(sums);
+                }
             }
             Msg::Resumed(result) => {
                 self.ui.shift.resuming = false;
@@ -852,6 +921,137 @@ mod tests {
         r.intents
     }
 
+    /// Apply one message from the runtime to `ui`/`fields` and return the intents.
+    fn receive(ui: &mut UiState, fields: &mut Fields, msg: Msg) -> Vec<Intent> {
+        let ctx = egui::Context::default();
+        let mut prefs = Prefs::default();
+        let info = info();
+        let mut r = Reducer {
+            prefs: &mut prefs,
+            ui,
+            fields,
+            info: &info,
+            counter: &CounterInfo::default(),
+            now: t0(),
+            ctx: &ctx,
+            intents: Vec::new(),
+        };
+        r.message(msg);
+        r.intents
+    }
+
+    #[test]
+    fn the_day_report_is_read_on_each_visit_and_only_the_days_answer_is_kept() {
+        use crate::app::window::{DayReport, DaySums};
+        // Signed in: nothing but the sign-in screen otherwise.
+        let (mut ui, mut fields) = (signed_in("小王"), Fields::default());
+        let today = crate::calendar::business_day(t0(), 0);
+        let before = today.pred_opt().unwrap();
+        let report = |day| DayReport {
+            day,
+            day_start_hour: 0,
+            by_status: vec![],
+            sums: DaySums {
+                received: Fen::ZERO,
+                refunded: Fen::ZERO,
+            },
+            paid_orders: 0,
+            refunds: 0,
+            by_cashier: vec![],
+            by_station: vec![],
+            hourly: vec![],
+            reconciliation: None,
+        };
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::DayReport)],
+        );
+        assert_eq!(intents, vec![Intent::LoadDayReport(today)]);
+        assert!(ui.day_report.loading);
+        assert_eq!(fields.day_report_day.text, today.to_string());
+
+        // The cashier clicks on to the day before; today's late answer is dropped.
+        let intents = run(&mut ui, &mut fields, vec![UiCommand::LoadDayReport(before)]);
+        assert_eq!(intents, vec![Intent::LoadDayReport(before)]);
+        receive(
+            &mut ui,
+            &mut fields,
+            Msg::DayReport(today, Ok((report(today), vec![]))),
+        );
+        assert!(ui.day_report.loading && ui.day_report.data.is_none());
+        receive(
+            &mut ui,
+            &mut fields,
+            Msg::DayReport(before, Ok((report(before), vec![]))),
+        );
+        assert!(!ui.day_report.loading);
+        assert!(matches!(&ui.day_report.data, Some(Ok((r, _))) if r.day == before));
+
+        // Export to a file: busy until the answer, then where it went.
+        let path = std::path::PathBuf::from("/tmp/r.csv");
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::ExportDayReportTo(before, path.clone())],
+        );
+        assert_eq!(
+            intents,
+            vec![Intent::ExportDayReportTo(before, path.clone())]
+        );
+        assert!(ui.day_report.exporting);
+        receive(
+            &mut ui,
+            &mut fields,
+            Msg::DayReportExported(Ok(path.clone())),
+        );
+        assert!(!ui.day_report.exporting);
+        assert_eq!(ui.day_report.exported, Some(Ok(path)));
+
+        // Away and back: read again (the day's money moves while the window is open).
+        run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::Sale)],
+        );
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::DayReport)],
+        );
+        assert_eq!(intents, vec![Intent::LoadDayReport(before)]);
+    }
+
+    #[test]
+    fn the_history_reads_the_days_sums_with_its_orders() {
+        use crate::app::window::DaySums;
+        // Signed in: nothing but the sign-in screen otherwise.
+        let (mut ui, mut fields) = (signed_in("小王"), Fields::default());
+        let today = crate::calendar::business_day(t0(), 0);
+        let intents = run(
+            &mut ui,
+            &mut fields,
+            vec![UiCommand::Navigate(Screen::History)],
+        );
+        assert_eq!(
+            intents,
+            vec![Intent::LoadHistory(today), Intent::LoadDaySums(today)]
+        );
+        let sums = DaySums {
+            received: Fen::new(2500).unwrap(),
+            refunded: Fen::new(500).unwrap(),
+        };
+        // An answer for another day is not this day's.
+        receive(
+            &mut ui,
+            &mut fields,
+            Msg::DaySums(today.pred_opt().unwrap(), Ok(sums)),
+        );
+        assert!(ui.history.sums.is_none());
+        receive(&mut ui, &mut fields, Msg::DaySums(today, Ok(sums)));
+        assert_eq!(ui.history.sums, Some(Ok(sums)));
+    }
+
     fn line(name: &str, fen: i64, qty: u32) -> CartLine {
         CartLine {
             name: name.into(),
@@ -952,6 +1152,41 @@ mod tests {
         assert_eq!(m.status, OrderStatus::Paid);
         assert_eq!(m.code_url.as_deref(), Some("weixin://x"));
         assert_eq!(merge(paid, open).status, OrderStatus::Paid);
+    }
+
+    #[test]
+    fn a_day_reconciled_with_differences_left_is_shown_to_the_manager() {
+        let ctx = egui::Context::default();
+        let (mut prefs, mut ui, mut fields) =
+            (Prefs::default(), UiState::default(), Fields::default());
+        let info = info();
+        let counter = CounterInfo::default();
+        let mut r = Reducer {
+            prefs: &mut prefs,
+            ui: &mut ui,
+            fields: &mut fields,
+            info: &info,
+            counter: &counter,
+            now: t0(),
+            ctx: &ctx,
+            intents: Vec::new(),
+        };
+        let day = |d: u32, unexplained: u32| {
+            Msg::Event(EngineEvent::Reconciled(crate::app::window::ReconciledDay {
+                day: NaiveDate::from_ymd_opt(2026, 11, d).unwrap(),
+                had_bill: true,
+                matched: 3,
+                differences: unexplained + 1,
+                unexplained,
+            }))
+        };
+        r.message(day(26, 0));
+        assert!(r.ui.errors.is_empty(), "a day that agrees is not news");
+        r.message(day(27, 2));
+        assert_eq!(r.ui.errors.len(), 1);
+        assert!(r.ui.errors[0].contains("2026-11-27"), "{}", r.ui.errors[0]);
+        assert!(r.ui.errors[0].contains('2'), "{}", r.ui.errors[0]);
+        assert!(r.intents.is_empty());
     }
 
     #[test]
@@ -1129,7 +1364,7 @@ mod tests {
     }
 
     /// Apply `msgs` to `ui`/`fields` and return the intents.
-    fn receive(ui: &mut UiState, fields: &mut Fields, msgs: Vec<Msg>) -> Vec<Intent> {
+    fn receive_all(ui: &mut UiState, fields: &mut Fields, msgs: Vec<Msg>) -> Vec<Intent> {
         let ctx = egui::Context::default();
         let mut prefs = Prefs::default();
         let info = info();
@@ -1218,7 +1453,7 @@ mod tests {
             vec![UiCommand::AddLine(line("茶", 150, 1)), UiCommand::Charge],
         );
         assert!(intents.is_empty(), "{intents:?}");
-        receive(&mut ui, &mut fields, vec![Msg::Resumed(Ok(None))]);
+        receive_all(&mut ui, &mut fields, vec![Msg::Resumed(Ok(None))]);
         assert_eq!(ui.screen, Screen::SignIn);
 
         // 小李 has a PIN: asked for; Sign in sends it once and forgets it.
@@ -1244,7 +1479,7 @@ mod tests {
         assert!(fields.sign_in_pin.is_empty());
         assert_eq!(format!("{:?}", intents[0]), "SignIn(\"小李\", ****)");
         // Wrong: said on the screen, still signed out.
-        receive(
+        receive_all(
             &mut ui,
             &mut fields,
             vec![Msg::SignedIn(Err(ShiftError::WrongPin { left: 4 }))],
@@ -1257,7 +1492,7 @@ mod tests {
         // Right: to an empty sale, and the next charge carries 小李's name.
         fields.sign_in_pin = "2468".into();
         run(&mut ui, &mut fields, vec![UiCommand::SignIn]);
-        receive(
+        receive_all(
             &mut ui,
             &mut fields,
             vec![Msg::SignedIn(Ok(shift_of("小李")))],
@@ -1281,7 +1516,7 @@ mod tests {
         let mut other = UiState::default();
         other.shift.info = two_cashiers();
         run(&mut other, &mut fields, vec![UiCommand::StartShift]);
-        receive(&mut other, &mut fields, vec![Msg::Resumed(Ok(None))]);
+        receive_all(&mut other, &mut fields, vec![Msg::Resumed(Ok(None))]);
         let intents = run(
             &mut other,
             &mut fields,
@@ -1302,7 +1537,7 @@ mod tests {
         ui.shift.info = two_cashiers();
         let mut fields = Fields::default();
         run(&mut ui, &mut fields, vec![UiCommand::StartShift]);
-        receive(
+        receive_all(
             &mut ui,
             &mut fields,
             vec![Msg::Resumed(Ok(Some(shift_of("小李"))))],
@@ -1351,7 +1586,7 @@ mod tests {
             (ui.screen, ui.shift.refused.clone()),
             (Screen::Handover, None)
         );
-        receive(
+        receive_all(
             &mut ui,
             &mut fields,
             vec![Msg::ShiftSummary(Ok((
@@ -1366,7 +1601,7 @@ mod tests {
         );
         assert_eq!(intents, vec![Intent::HandOver]);
         // The ledger refuses: an order of the station is unfinished. Said; still signed in.
-        receive(
+        receive_all(
             &mut ui,
             &mut fields,
             vec![Msg::HandedOver(Err(ShiftError::OrderOpen {
@@ -1382,7 +1617,7 @@ mod tests {
             run(&mut ui, &mut fields, vec![UiCommand::ConfirmHandover]),
             vec![Intent::HandOver]
         );
-        receive(
+        receive_all(
             &mut ui,
             &mut fields,
             vec![Msg::HandedOver(Ok(summary(2, 2050, 300)))],
@@ -1407,7 +1642,7 @@ mod tests {
         let mut fields = Fields::default();
         run(&mut ui, &mut fields, vec![UiCommand::OpenHandover]);
         run(&mut ui, &mut fields, vec![UiCommand::ConfirmHandover]);
-        let intents = receive(
+        let intents = receive_all(
             &mut ui,
             &mut fields,
             vec![Msg::HandedOver(Ok(summary(1, 100, 0)))],

@@ -75,5 +75,8 @@ mod tests {
         assert_eq!(next_tick(&s, now), Some(Duration::from_millis(1000)));
         let (s, now) = on_screen(Screen::History, OrderStatus::Open, 5_000);
         assert_eq!(next_tick(&s, now), None);
+        // The day report's charts do not move: no frames of its own.
+        let (s, now) = on_screen(Screen::DayReport, OrderStatus::Open, 5_000);
+        assert_eq!(next_tick(&s, now), None);
     }
 }

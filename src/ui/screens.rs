@@ -11,7 +11,7 @@ use super::command::UiCommand;
 use super::i18n::{Lang, Texts};
 use super::state::{Fields, Screen, UiState};
 use super::theme::{colour, size};
-use super::{history, payment, sale, shift};
+use super::{day_report, history, payment, sale, shift};
 use crate::app::window::{CounterInfo, Mode, RefundInfo, StationInfo};
 
 /// What every screen reads this frame.
@@ -65,6 +65,7 @@ pub(crate) fn draw(
                 history::draw_history(ui, cx, &mut fields.history_day, &mut fields.refund, out)
             }
             Screen::Export => history::draw_export(ui, cx, &mut fields.export_day, out),
+            Screen::DayReport => day_report::draw(ui, cx, &mut fields.day_report_day, out),
             Screen::SignIn => shift::draw_sign_in(ui, cx, &mut fields.sign_in_pin, out),
             Screen::Handover => shift::draw_handover(ui, cx, out),
         });
@@ -123,6 +124,11 @@ fn header(ui: &mut egui::Ui, cx: &ScreenCtx<'_>, out: &mut Vec<UiCommand>) {
                     (Screen::Sale, t.nav_sale, on_sale),
                     (Screen::History, t.nav_history, screen == Screen::History),
                     (Screen::Export, t.nav_export, screen == Screen::Export),
+                    (
+                        Screen::DayReport,
+                        cx.lang.report().nav,
+                        screen == Screen::DayReport,
+                    ),
                 ] {
                     if !signed_in {
                         break;

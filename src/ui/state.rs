@@ -18,6 +18,7 @@ use super::printing::PrintState;
 use super::qr::QrView;
 use super::sale::SaleForm;
 use crate::app::window::{Cart, CartLine, OrderView};
+use crate::app::window::{DailyTotal, DayReport, DaySums};
 use crate::app::window::{OrderDetail, OrderRefunds, OrderSummary};
 use crate::app::window::{ShiftError, ShiftSummary, ShiftView, SignInInfo};
 use crate::money::Fen;
@@ -66,6 +67,8 @@ pub enum Screen {
     Paid,
     History,
     Export,
+    /// 日结: the day report.
+    DayReport,
     /// Choose a name (and type a PIN) to sign in: the start, and after each handover.
     SignIn,
     /// 交班: the shift's summary and the handover.
@@ -87,6 +90,8 @@ pub struct UiState {
     pub(crate) print: PrintState,
     /// Full screen, as last asked for (F11 or the configuration).
     pub(crate) fullscreen: bool,
+    /// The day report screen (日结).
+    pub(crate) day_report: DayReportState,
     /// Who is signed in, the sign-in screen and the handover.
     pub(crate) shift: ShiftState,
 }
@@ -103,6 +108,7 @@ impl Default for UiState {
             errors: Vec::new(),
             print: PrintState::default(),
             fullscreen: false,
+            day_report: DayReportState::default(),
             shift: ShiftState::default(),
         }
     }
@@ -181,6 +187,8 @@ pub struct HistoryState {
     pub refunds: Option<Result<OrderRefunds, String>>,
     /// The refund form, open for one order.
     pub refund: Option<RefundForm>,
+    /// The day's received, refunded and net (refunds of the day count whatever day their order is from).
+    pub sums: Option<Result<DaySums, String>>,
 }
 
 /// The refund form of one order.
@@ -211,6 +219,18 @@ pub struct ExportState {
     pub busy: bool,
     pub cancelled: bool,
     pub result: Option<Result<(usize, PathBuf), String>>,
+}
+
+/// The day report screen (日结): the day shown, its report and the 30 days up to it, and the last export.
+#[derive(Default)]
+pub struct DayReportState {
+    pub day: Option<NaiveDate>,
+    pub loading: bool,
+    pub data: Option<Result<(DayReport, Vec<DailyTotal>), String>>,
+    /// The report CSV: being written, no file chosen, or where it went (or why not).
+    pub exporting: bool,
+    pub export_cancelled: bool,
+    pub exported: Option<Result<PathBuf, String>>,
 }
 
 /// Signing in and handing over (交班).
@@ -258,6 +278,7 @@ pub struct Fields {
     pub history_day: DayField,
     pub export_day: DayField,
     pub refund: super::refund::RefundFields,
+    pub day_report_day: DayField,
     /// The PIN typed on the sign-in screen (emptied once sent).
     pub sign_in_pin: String,
 }

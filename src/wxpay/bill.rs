@@ -208,6 +208,10 @@ pub struct BillRefund {
     pub refund_type: String,
     /// 退款状态 when the bill was made (`SUCCESS`, `PROCESSING`, …; the bill is not updated afterwards).
     pub status: String,
+    /// 退款申请时间: when the refund was applied for (REFUND bill only; `None` in the ALL bill).
+    pub requested_at: Option<DateTime<Utc>>,
+    /// 退款成功时间: when the money was back (REFUND bill only, and only for a refund that succeeded).
+    pub succeeded_at: Option<DateTime<Utc>>,
 }
 
 /// One line of a bill: a payment, or a refund (then [`BillRow::refund`] is set).
@@ -515,6 +519,14 @@ impl Line<'_> {
         })
     }
 
+    /// A time column the bill may lack, or leave empty (a refund not yet succeeded has no success time).
+    fn optional_time(&self, idx: Option<usize>) -> Result<Option<DateTime<Utc>>, BillError> {
+        match idx {
+            Some(i) if !self.fields[i].trim().is_empty() => self.time(i).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     fn time(&self, idx: usize) -> Result<DateTime<Utc>, BillError> {
         let v = self.fields[idx].trim();
         parse_wx_datetime(v).ok_or_else(|| BillError::BadTime {
@@ -603,6 +615,8 @@ pub fn parse(text: &str) -> Result<Bill, BillError> {
                 },
                 refund_type: line.text(cols.find(&["退款类型"])),
                 status: line.text(cols.find(&["退款状态"])),
+                requested_at: line.optional_time(cols.find(&["退款申请时间"]))?,
+                succeeded_at: line.optional_time(cols.find(&["退款成功时间"]))?,
             })
         } else {
             None
@@ -913,6 +927,60 @@ mod tests {
         assert_eq!(bill.summary.fee_total, Fee::ZERO);
         assert_eq!(bill.payments().count(), 1);
         assert_eq!(bill.refunds().count(), 1);
+    }
+
+    /// The sample's refund row laid out in the REFUND bill's columns, with its application and success
+    /// times (the success time empty for a refund still processing).
+    fn refund_bill(success: &str, status: &str) -> String {
+        let all: Vec<&str> = "2022-03-21 14:00:02,wxfdc955f7104ad557,180023671,176531292,,420000612032130748613220688,T20220321135100A,oUpF8uMuAJO_M2pxb1Q9zNjWeS6o,JSAPI,REFUND,OTHERS,CNY,0.00,0.00,50300501062022032118960312345,R20220321A,0.01,0.00,ORIGINAL,STATUS,微信云托管支付测试,,0.00000,0.90%,0.00,0.01,"
+            .split(',')
+            .collect();
+        let value = |name: &str| -> String {
+            match name {
+                "退款申请时间" => "2022-03-21 14:00:02".into(),
+                "退款成功时间" => success.into(),
+                "退款状态" => status.into(),
+                _ => all[ALL_COLUMNS.iter().position(|c| *c == name).unwrap()].into(),
+            }
+        };
+        let row: Vec<String> = REFUND_COLUMNS
+            .iter()
+            .map(|c| format!("`{}", value(c)))
+            .collect();
+        format!(
+            "{}\r\n{}\r\n{}\r\n`1,`0.00,`0.01,`0.00,`0.00000,`0.00,`0.01\r\n",
+            REFUND_COLUMNS.join(","),
+            row.join(","),
+            SUMMARY_COLUMNS.join(",")
+        )
+    }
+
+    #[test]
+    fn the_refund_bill_gives_each_refunds_application_and_success_times() {
+        let bill = parse(&refund_bill("2022-03-21 14:03:10", "SUCCESS")).unwrap();
+        let r = bill.rows[0].refund.as_ref().unwrap();
+        assert_eq!(r.out_refund_no, "R20220321A");
+        assert_eq!(
+            r.requested_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2022-03-21T06:00:02+00:00")
+        );
+        assert_eq!(
+            r.succeeded_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2022-03-21T06:03:10+00:00")
+        );
+        let processing = parse(&refund_bill("", "PROCESSING")).unwrap();
+        assert_eq!(
+            processing.rows[0].refund.as_ref().unwrap().succeeded_at,
+            None
+        );
+        assert!(matches!(
+            parse(&refund_bill("yesterday", "SUCCESS")),
+            Err(BillError::BadTime { line: 2, .. })
+        ));
+        // The ALL bill has neither column.
+        let all = parse(&sample()).unwrap();
+        let r = all.rows[1].refund.as_ref().unwrap();
+        assert_eq!((r.requested_at, r.succeeded_at), (None, None));
     }
 
     #[test]
