@@ -47,12 +47,12 @@ xdotool mousemove 640 400
 line 红烧牛肉面 18.80 2
 line 冰红茶 3.5 1
 xdotool key F12; sleep 3
-xdotool mousemove 668 85 click 1; sleep 1        # 交班 while the QR is up: refused
+xdotool mousemove 738 85 click 1; sleep 1        # 交班 while the QR is up: refused
 import -window root "$DOCS/screen-handover-refused.png"
 xdotool mousemove 53 170 click 1; sleep 1        # 知道了
 xdotool mousemove 800 661 click 1; sleep 3       # 模拟：支付成功
 xdotool key Return; sleep 1
-xdotool mousemove 668 85 click 1; sleep 2        # 交班
+xdotool mousemove 738 85 click 1; sleep 2        # 交班
 xdotool mousemove 1000 600; sleep 0.5
 import -window root "$DOCS/screen-handover.png"
 kill $PID
