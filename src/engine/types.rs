@@ -60,6 +60,14 @@ pub struct OrderView {
     pub notice: Option<String>,
 }
 
+impl OrderView {
+    /// The instant that decides its business day: its payment if it received money, else its creation (the
+    /// ledger's one rule, [`crate::ledger::day`]).
+    pub fn day_at(&self) -> DateTime<Utc> {
+        crate::ledger::day::order_day_at(self.status, self.created_at, self.paid_at)
+    }
+}
+
 /// What the engine reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineEvent {

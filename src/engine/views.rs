@@ -2,8 +2,8 @@
 //! station's shifts (sign-in, the shift's summary, its handover), which are the ledger's own records.
 //!
 //! Views over the ledger, run on the blocking pool (SQLite, file I/O) so no caller's thread waits on the
-//! disk. Which orders belong to a day is [`crate::calendar`]'s rule, applied by the ledger; what a shift
-//! counts and when it may be handed over is the ledger's ([`crate::ledger::shift`]).
+//! disk. Which orders belong to a day is the ledger's rule ([`crate::ledger::day`]: a paid order on the day of
+//! its payment); what a shift counts and when it may be handed over is the ledger's ([`crate::ledger::shift`]).
 
 use std::path::PathBuf;
 

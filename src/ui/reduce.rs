@@ -141,7 +141,7 @@ impl Reducer<'_> {
                 if let Some(a) = self.ui.alerts.get(i).cloned()
                     && self.ui.shift.cashier.is_some()
                 {
-                    let day = crate::calendar::business_day(a.created_at, self.info.day_start_hour);
+                    let day = crate::calendar::business_day(a.day_at(), self.info.day_start_hour);
                     self.ui.screen = Screen::History;
                     self.load_history(day);
                     self.select_order(a.out_trade_no.clone());
@@ -1187,6 +1187,38 @@ mod tests {
         assert!(r.ui.errors[0].contains("2026-11-27"), "{}", r.ui.errors[0]);
         assert!(r.ui.errors[0].contains('2'), "{}", r.ui.errors[0]);
         assert!(r.intents.is_empty());
+    }
+
+    #[test]
+    fn refunding_from_the_alert_opens_the_history_of_the_day_it_was_paid() {
+        // Created just before midnight, paid after cancel just after it: the ledger lists it on the day of
+        // its payment, so that is the history the refund is made from.
+        let created = Utc.with_ymd_and_hms(2026, 1, 1, 23, 58, 0).unwrap();
+        let paid = Utc.with_ymd_and_hms(2026, 1, 2, 0, 1, 0).unwrap();
+        let view = OrderView {
+            out_trade_no: "PD1".into(),
+            total: Fen::new(800).unwrap(),
+            status: OrderStatus::PaidAfterCancel,
+            code_url: None,
+            created_at: created,
+            expires_at: created,
+            transaction_id: Some("4200".into()),
+            paid_at: Some(paid),
+            notice: None,
+        };
+        let mut ui = signed_in("小王");
+        let mut fields = Fields::default();
+        receive(&mut ui, &mut fields, Msg::Event(EngineEvent::Order(view)));
+        assert_eq!(ui.alerts.len(), 1);
+        let intents = run(&mut ui, &mut fields, vec![UiCommand::RefundFromAlert(0)]);
+        // (The window's days are local time; in UTC this is 2026-01-02, not the day it was created.)
+        let day = crate::calendar::business_day(paid, 0);
+        assert!(
+            intents
+                .iter()
+                .any(|i| matches!(i, Intent::LoadHistory(d) if *d == day)),
+            "{intents:?}"
+        );
     }
 
     #[test]
