@@ -50,8 +50,11 @@ pub fn init(data_dir: Option<&Path>) -> LogGuard {
     });
     match appender {
         Some(appender) => {
-            let (writer, guard) =
-                tracing_appender::non_blocking(Capped::new(appender, &dir, DAILY_CAP));
+            // The default queue holds 128 000 lines, about 4 MB touched up front; a till logs a few lines a
+            // minute, and the writer thread keeps up with far bigger bursts than this one.
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .buffered_lines_limit(LOG_QUEUE_LINES)
+                .finish(Capped::new(appender, &dir, DAILY_CAP));
             let file = tracing_subscriber::fmt::layer()
                 .with_writer(writer)
                 .with_ansi(false)
@@ -73,6 +76,9 @@ pub fn init(data_dir: Option<&Path>) -> LogGuard {
 /// The most one day's log file grows to. A failure that repeats all day (a gateway down, a full disk) must
 /// not fill the disk that holds the ledger.
 pub const DAILY_CAP: u64 = 20 * 1024 * 1024;
+
+/// Log lines queued for the file writer thread before new ones are dropped (never blocking the caller).
+const LOG_QUEUE_LINES: usize = 4096;
 
 /// A writer that stops writing for the rest of the (UTC, as the file names) day once `cap` bytes were
 /// written, saying so once in the file.

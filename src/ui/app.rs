@@ -23,6 +23,9 @@ use crate::app::window::{Backend, CounterInfo, RefundInfo, StationInfo, WindowSt
 use crate::app::window::{CartLine, OrderView};
 use crate::clock::SharedClock;
 
+/// The widest glyph atlas egui may make (see `raw_input_hook`): every OpenGL takes 2048.
+const FONT_ATLAS_WIDTH: usize = 2048;
+
 /// The cashier window.
 pub struct PaydeskApp {
     prefs: Prefs,
@@ -268,6 +271,13 @@ impl eframe::App for PaydeskApp {
                 "first frame laid out"
             );
         }
+    }
+
+    /// egui makes its glyph atlas as wide as the largest texture the OpenGL driver takes (16384 with Mesa's
+    /// software renderer): 16384×64 pixels, 4 MB, mostly empty and held twice (egui's copy and the GL
+    /// texture). 2048 wide, it holds the same glyphs in a quarter of that and grows taller when needed.
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw: &mut egui::RawInput) {
+        raw.max_texture_side = raw.max_texture_side.map(|side| side.min(FONT_ATLAS_WIDTH));
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

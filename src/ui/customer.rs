@@ -175,123 +175,130 @@ fn tr(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
 /// Draw the customer's screen for `view` (public for tests: the states can be drawn without a window).
 pub fn draw(ui: &mut egui::Ui, view: &CustomerView, qr: Option<&QrView>, now: DateTime<Utc>) {
     let lang = view.lang;
-    egui::CentralPanel::default().show(ui, |ui| match &view.stage {
-        Stage::Idle => {
-            ui.vertical_centered(|ui| {
-                ui.add_space(ui.available_height() * 0.3);
-                ui.label(RichText::new(&view.store_name).size(size::TOTAL).strong());
-                ui.add_space(24.0);
-                ui.label(
-                    RichText::new(tr(lang, "欢迎光临", "Welcome"))
-                        .size(size::PAID_TITLE)
-                        .color(colour::PAID),
-                );
-            });
-        }
-        Stage::Sale { lines, total } => {
-            ui.label(RichText::new(&view.store_name).size(size::HEADING).strong());
-            ui.separator();
-            egui::ScrollArea::vertical()
-                .max_height(ui.available_height() - 120.0)
-                .stick_to_bottom(true)
-                .show(ui, |ui| {
-                    egui::Grid::new("customer_lines")
-                        .num_columns(3)
-                        .spacing([48.0, 12.0])
-                        .show(ui, |ui| {
-                            for l in lines {
-                                ui.label(RichText::new(&l.name).size(size::STATUS));
-                                ui.label(
-                                    RichText::new(format!("{} × {}", l.unit_price, l.qty))
-                                        .size(size::STATUS)
-                                        .color(colour::MUTED),
-                                );
-                                let amount = l.total().map_or("—".into(), |f| f.to_string());
-                                ui.label(RichText::new(amount).size(size::STATUS).strong());
-                                ui.end_row();
+    // No fill: the window is cleared to the panel colour already (`PaydeskApp::clear_color`, used for every
+    // viewport); in software OpenGL a full-window fill costs a pass over all 2 million pixels each second.
+    let frame = egui::Frame::central_panel(ui.style()).fill(egui::Color32::TRANSPARENT);
+    egui::CentralPanel::default()
+        .frame(frame)
+        .show(ui, |ui| match &view.stage {
+            Stage::Idle => {
+                ui.vertical_centered(|ui| {
+                    ui.add_space(ui.available_height() * 0.3);
+                    ui.label(RichText::new(&view.store_name).size(size::TOTAL).strong());
+                    ui.add_space(24.0);
+                    ui.label(
+                        RichText::new(tr(lang, "欢迎光临", "Welcome"))
+                            .size(size::PAID_TITLE)
+                            .color(colour::PAID),
+                    );
+                });
+            }
+            Stage::Sale { lines, total } => {
+                ui.label(RichText::new(&view.store_name).size(size::HEADING).strong());
+                ui.separator();
+                egui::ScrollArea::vertical()
+                    .max_height(ui.available_height() - 120.0)
+                    .stick_to_bottom(true)
+                    .show(ui, |ui| {
+                        egui::Grid::new("customer_lines")
+                            .num_columns(3)
+                            .spacing([48.0, 12.0])
+                            .show(ui, |ui| {
+                                for l in lines {
+                                    ui.label(RichText::new(&l.name).size(size::STATUS));
+                                    ui.label(
+                                        RichText::new(format!("{} × {}", l.unit_price, l.qty))
+                                            .size(size::STATUS)
+                                            .color(colour::MUTED),
+                                    );
+                                    let amount = l.total().map_or("—".into(), |f| f.to_string());
+                                    ui.label(RichText::new(amount).size(size::STATUS).strong());
+                                    ui.end_row();
+                                }
+                            });
+                    });
+                ui.separator();
+                ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                    let total = total.map_or("—".into(), |f| f.to_string());
+                    ui.label(RichText::new(total).size(size::TOTAL).strong());
+                    ui.label(RichText::new(tr(lang, "合计", "Total")).size(size::STATUS));
+                });
+            }
+            Stage::Payment {
+                total,
+                expires_at,
+                status,
+                ..
+            } => {
+                let payable = status.is_payable();
+                let avail = ui.available_size();
+                let side = (avail.y - 16.0).min(avail.x * 0.6).max(120.0);
+                ui.horizontal_top(|ui| {
+                    ui.vertical(|ui| {
+                        ui.set_width(side);
+                        match qr {
+                            Some(q) if payable => {
+                                q.show(ui, side, tr(lang, "付款二维码", "Payment QR code"));
                             }
-                        });
-                });
-            ui.separator();
-            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                let total = total.map_or("—".into(), |f| f.to_string());
-                ui.label(RichText::new(total).size(size::TOTAL).strong());
-                ui.label(RichText::new(tr(lang, "合计", "Total")).size(size::STATUS));
-            });
-        }
-        Stage::Payment {
-            total,
-            expires_at,
-            status,
-            ..
-        } => {
-            let payable = status.is_payable();
-            let avail = ui.available_size();
-            let side = (avail.y - 16.0).min(avail.x * 0.6).max(120.0);
-            ui.horizontal_top(|ui| {
-                ui.vertical(|ui| {
-                    ui.set_width(side);
-                    match qr {
-                        Some(q) if payable => {
-                            q.show(ui, side, tr(lang, "付款二维码", "Payment QR code"));
+                            _ => {
+                                ui.add_space(side);
+                            }
                         }
-                        _ => {
-                            ui.add_space(side);
+                    });
+                    ui.add_space(32.0);
+                    ui.vertical(|ui| {
+                        if payable {
+                            ui.label(
+                                RichText::new(tr(lang, "请使用微信扫一扫", "Scan with WeChat"))
+                                    .size(size::STATUS),
+                            );
                         }
-                    }
-                });
-                ui.add_space(32.0);
-                ui.vertical(|ui| {
-                    if payable {
+                        ui.add_space(16.0);
+                        ui.label(RichText::new(tr(lang, "应付", "To pay")).color(colour::MUTED));
                         ui.label(
-                            RichText::new(tr(lang, "请使用微信扫一扫", "Scan with WeChat"))
-                                .size(size::STATUS),
+                            RichText::new(total.to_string())
+                                .size(size::PAY_AMOUNT)
+                                .strong(),
                         );
-                    }
-                    ui.add_space(16.0);
-                    ui.label(RichText::new(tr(lang, "应付", "To pay")).color(colour::MUTED));
+                        ui.add_space(16.0);
+                        if payable {
+                            ui.label(
+                                RichText::new(super::payment::countdown_text(now, *expires_at))
+                                    .size(size::COUNTDOWN)
+                                    .monospace(),
+                            );
+                            ui.add_space(16.0);
+                        }
+                        ui.label(
+                            RichText::new(customer_status(lang, *status))
+                                .size(size::STATUS)
+                                .color(super::theme::status_colour(*status)),
+                        );
+                    });
+                });
+            }
+            Stage::Paid { total } => {
+                ui.vertical_centered(|ui| {
+                    ui.add_space(ui.available_height() * 0.25);
+                    ui.label(
+                        RichText::new(format!("✓ {}", tr(lang, "支付成功", "Payment received")))
+                            .size(size::PAID_TITLE)
+                            .color(colour::PAID)
+                            .strong(),
+                    );
+                    ui.add_space(24.0);
                     ui.label(
                         RichText::new(total.to_string())
                             .size(size::PAY_AMOUNT)
                             .strong(),
                     );
-                    ui.add_space(16.0);
-                    if payable {
-                        ui.label(
-                            RichText::new(super::payment::countdown_text(now, *expires_at))
-                                .size(size::COUNTDOWN)
-                                .monospace(),
-                        );
-                        ui.add_space(16.0);
-                    }
+                    ui.add_space(24.0);
                     ui.label(
-                        RichText::new(customer_status(lang, *status))
-                            .size(size::STATUS)
-                            .color(super::theme::status_colour(*status)),
+                        RichText::new(tr(lang, "谢谢惠顾", "Thank you")).size(size::PAID_TITLE),
                     );
                 });
-            });
-        }
-        Stage::Paid { total } => {
-            ui.vertical_centered(|ui| {
-                ui.add_space(ui.available_height() * 0.25);
-                ui.label(
-                    RichText::new(format!("✓ {}", tr(lang, "支付成功", "Payment received")))
-                        .size(size::PAID_TITLE)
-                        .color(colour::PAID)
-                        .strong(),
-                );
-                ui.add_space(24.0);
-                ui.label(
-                    RichText::new(total.to_string())
-                        .size(size::PAY_AMOUNT)
-                        .strong(),
-                );
-                ui.add_space(24.0);
-                ui.label(RichText::new(tr(lang, "谢谢惠顾", "Thank you")).size(size::PAID_TITLE));
-            });
-        }
-    });
+            }
+        });
 }
 
 /// The status as the customer should read it: no "contact the manager" alarms on their side.
