@@ -20,7 +20,8 @@ pub fn run(date: Option<&str>, out: Option<&Path>, day_start_hour: u8) -> CmdRes
         None => today(day_start_hour),
     };
     let ledger = existing_ledger()?.ok_or_else(no_ledger)?;
-    let (report, days) = crate::app::report::report_of(&ledger, day, day_start_hour)?;
+    let (report, days) =
+        ledger.day_report_with_days(day, day_start_hour, crate::app::report::CHART_DAYS)?;
     // The file first: a failure leaves nothing behind and nothing printed as if it had worked.
     if let Some(path) = out {
         write_csv_file(&report, &days, path)?;

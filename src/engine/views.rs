@@ -1,5 +1,6 @@
-//! What the window reads: a business day's orders, one order's lines and history, a day's export; and this
-//! station's shifts (sign-in, the shift's summary, its handover), which are the ledger's own records.
+//! What the window reads: a business day's orders, one order's lines and history, a day's export, its sums and
+//! its report (日结); and this station's shifts (sign-in, the shift's summary, its handover), which are the
+//! ledger's own records.
 //!
 //! Views over the ledger, run on the blocking pool (SQLite, file I/O) so no caller's thread waits on the
 //! disk. Which orders belong to a day is the ledger's rule ([`crate::ledger::day`]: a paid order on the day of
@@ -10,7 +11,8 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use super::{Engine, EngineError, EventView, LineView, OrderDetail, OrderSummary};
-use crate::ledger::{LedgerError, Shift, ShiftSummary};
+use crate::ledger::report::{DailyTotal, DayReport};
+use crate::ledger::{DaySums, LedgerError, Shift, ShiftSummary};
 
 impl Engine {
     /// The orders of business day `day` (days starting at `day_start_hour` local time), oldest first.
@@ -111,6 +113,29 @@ impl Engine {
     ) -> Result<usize, EngineError> {
         self.inner
             .db(move |l| l.export_day_to_file(day, day_start_hour, &path))
+            .await
+    }
+
+    /// Business day `day`'s report and the `chart_days` days up to it.
+    pub async fn day_report(
+        &self,
+        day: NaiveDate,
+        day_start_hour: u8,
+        chart_days: u32,
+    ) -> Result<(DayReport, Vec<DailyTotal>), EngineError> {
+        self.inner
+            .db(move |l| l.day_report_with_days(day, day_start_hour, chart_days))
+            .await
+    }
+
+    /// Business day `day`'s received, refunded and net.
+    pub async fn day_sums(
+        &self,
+        day: NaiveDate,
+        day_start_hour: u8,
+    ) -> Result<DaySums, EngineError> {
+        self.inner
+            .db(move |l| l.day_sums(day, day_start_hour))
             .await
     }
 }

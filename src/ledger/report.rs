@@ -386,6 +386,19 @@ impl Ledger {
         daily_totals_of(tz, last_day, days, day_start_hour, &payments, &refunds)
     }
 
+    /// Business day `day`'s report and the `days` days up to it (the report's chart), in one call: what the
+    /// window's 日结 screen and `paydesk report` read.
+    pub fn day_report_with_days(
+        &self,
+        day: NaiveDate,
+        day_start_hour: u8,
+        days: u32,
+    ) -> Result<(DayReport, Vec<DailyTotal>), LedgerError> {
+        let report = self.day_report(day, day_start_hour)?;
+        let totals = self.daily_totals(day, days, day_start_hour)?;
+        Ok((report, totals))
+    }
+
     /// [`Ledger::daily_totals_in`] in local time.
     pub fn daily_totals(
         &self,
