@@ -40,7 +40,11 @@ pub fn init(data_dir: Option<&Path>) -> LogGuard {
         return LogGuard { _file: None };
     };
     let dir = data_dir.join("logs");
-    let appender = crate::fsutil::create_private_dir(&dir).ok().and_then(|_| {
+    let created = crate::fsutil::create_private_dir(&dir);
+    if created.is_ok() {
+        record_panics(dir.join(CRASH_LOG));
+    }
+    let appender = created.ok().and_then(|_| {
         tracing_appender::rolling::Builder::new()
             .rotation(tracing_appender::rolling::Rotation::DAILY)
             .filename_prefix("paydesk.log")
@@ -71,6 +75,38 @@ pub fn init(data_dir: Option<&Path>) -> LogGuard {
             LogGuard { _file: None }
         }
     }
+}
+
+/// Where a panic is written, in the log directory, beside the daily files.
+pub const CRASH_LOG: &str = "crash.log";
+
+/// Write every panic to `path` as it happens, then let the usual report follow (stderr). A release build
+/// stops at a panic without unwinding, before the file log's writer thread could take one more line: this
+/// write is direct and synchronous, one line appended to an owner-only file.
+fn record_panics(path: PathBuf) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        let line = crash_line(Utc::now(), thread.name(), &info.to_string());
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        if let Ok(mut file) = options.open(&path) {
+            let _ = file.write_all(line.as_bytes());
+        }
+        previous(info);
+    }));
+}
+
+/// One line of `crash.log`: when (UTC), which thread, and the panic's message with its place in the code.
+fn crash_line(at: chrono::DateTime<Utc>, thread: Option<&str>, panic: &str) -> String {
+    let panic = panic.replace('\n', " | ");
+    format!(
+        "{} panic in thread {}: {panic}\n",
+        at.format("%Y-%m-%dT%H:%M:%SZ"),
+        thread.unwrap_or("(unnamed)")
+    )
 }
 
 /// The most one day's log file grows to. A failure that repeats all day (a gateway down, a full disk) must
@@ -173,6 +209,19 @@ impl<W: Write> Write for Capped<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crash_line_is_one_line_with_time_thread_and_place() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-29T01:02:03Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let panic = "panicked at src/engine/watch.rs:10:5:\nthe gateway said 42";
+        assert_eq!(
+            crash_line(at, Some("paydesk-rt"), panic),
+            "2026-11-29T01:02:03Z panic in thread paydesk-rt: panicked at src/engine/watch.rs:10:5: | the gateway said 42\n"
+        );
+        assert!(crash_line(at, None, "x").contains("thread (unnamed): x"));
+    }
 
     #[test]
     fn a_days_log_stops_at_its_cap_says_so_once_and_starts_again_the_next_day() {

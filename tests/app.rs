@@ -186,3 +186,53 @@ fn live_charge_without_wait_is_refused_before_any_order_exists() {
         "an order was started"
     );
 }
+
+// ----------------------------------------------------------------------------------------- panics
+
+const PANIC_CHILD_ENV: &str = "PAYDESK_TEST_PANIC_DATA_DIR";
+
+/// Not a test on its own: the process for [`a_panic_is_written_to_the_crash_log`]. It starts logging as
+/// the program does, then a named thread panics.
+#[test]
+#[ignore = "run by a_panic_is_written_to_the_crash_log as a child process"]
+fn panic_child() {
+    let Some(dir) = std::env::var_os(PANIC_CHILD_ENV) else {
+        return;
+    };
+    let _logs = paydesk::logging::init(Some(std::path::Path::new(&dir)));
+    let worker = std::thread::Builder::new()
+        .name("order-watcher".into())
+        .spawn(|| panic!("the gateway said 42"))
+        .unwrap();
+    let _ = worker.join();
+}
+
+#[test]
+fn a_panic_is_written_to_the_crash_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "panic_child", "--ignored", "--nocapture"])
+        .env(PANIC_CHILD_ENV, dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let log =
+        std::fs::read_to_string(dir.path().join("logs").join(paydesk::logging::CRASH_LOG)).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(
+        lines[0].contains("panic in thread order-watcher:")
+            && lines[0].contains("the gateway said 42")
+            && lines[0].contains("tests/app.rs"),
+        "{log}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta =
+            std::fs::metadata(dir.path().join("logs").join(paydesk::logging::CRASH_LOG)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+}
