@@ -34,9 +34,10 @@ line() { # name price qty
 newest_order() {
   python3 -c "import sqlite3; print(sqlite3.connect('$1/ledger.sqlite3').execute('select out_trade_no from orders order by created_at desc limit 1').fetchone()[0])"
 }
-# The side of the white square (QR with its quiet zone) left of x=1300, in pixels.
+# The side of the white square (QR with its quiet zone) left of x=990 (the order panel's white button text
+# starts right of it), in pixels.
 qr_side() {
-  convert "$1" -crop 1300x1080+0+0 +repage -fill black +opaque white -trim -format '%wx%h' info:
+  convert "$1" -crop 990x1080+0+0 +repage -fill black +opaque white -trim -format '%wx%h' info:
 }
 start() { # config-file data-dir
   # A fresh window-settings store (eframe keeps it under XDG_DATA_HOME), as on a new counter PC.
@@ -69,6 +70,7 @@ echo "QR decodes to: $(zbarimg -q --raw "$DOCS/screen-fullscreen-payment.png" 2>
 echo "QR with quiet zone: $(qr_side "$DOCS/screen-fullscreen-payment.png") px of a 1080 px high screen"
 echo "RSS, payment screen, no customer display: $(ps -o rss= -p $PID) kB"
 cpu30 $PID "CPU, payment screen, no customer display"
+echo "RSS, payment screen after those 30 s of countdown, no customer display: $(ps -o rss= -p $PID) kB"
 kill $PID; wait $PID 2>/dev/null
 
 # ---- 2. with the customer display ----
@@ -102,6 +104,7 @@ import -window root "$DOCS/customer-payment.png"
 echo "customer display QR decodes to: $(zbarimg -q --raw "$DOCS/customer-payment.png" 2>/dev/null)"
 echo "RSS, payment screen, with the customer display: $(ps -o rss= -p $PID) kB"
 cpu30 $PID "CPU, payment screen, both windows counting down"
+echo "RSS, payment screen after those 30 s of countdown, with the customer display: $(ps -o rss= -p $PID) kB"
 curl -s -d "order=$(newest_order "$D/both")" -d action=pay "http://127.0.0.1:7972/sandbox/customer" >/dev/null
 sleep 3
 import -window root "$DOCS/customer-paid.png"

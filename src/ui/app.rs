@@ -244,6 +244,9 @@ impl eframe::App for PaydeskApp {
         if ui.input(|i| i.key_pressed(egui::Key::F11)) {
             self.commands.push(UiCommand::ToggleFullscreen);
         }
+        if !self.first_frame_logged {
+            super::theme::warm_big_glyphs(ui.ctx());
+        }
         screens::draw(ui, &cx, &mut self.fields, &mut self.commands);
         if let Some(c) = self.customer.as_mut() {
             let view = super::customer::CustomerView::of(
