@@ -155,22 +155,7 @@ mod tests {
     use chrono::Duration;
 
     fn new_order(otn: &str, t: DateTime<Utc>) -> NewOrder {
-        NewOrder {
-            out_trade_no: otn.into(),
-            station: "s".into(),
-            cashier: "c".into(),
-            created_at: t,
-            expires_at: t,
-            total: Fen::new(100).unwrap(),
-            items: vec![],
-            body: "b".into(),
-            notify_url: "n".into(),
-            spbill_create_ip: "127.0.0.1".into(),
-            product_id: "p".into(),
-            device_info: None,
-            time_start: t,
-            time_expire: t,
-        }
+        NewOrder::for_test(otn, Fen::new(100).unwrap(), t)
     }
 
     fn pay(ledger: &Ledger, otn: &str, at: DateTime<Utc>) {

@@ -56,6 +56,30 @@ pub struct NewOrder {
     pub time_expire: DateTime<Utc>,
 }
 
+#[cfg(test)]
+impl NewOrder {
+    /// For the ledger's own tests: order `out_trade_no` of `total` with no items, made, started and
+    /// expiring at `at`.
+    pub(crate) fn for_test(out_trade_no: &str, total: Fen, at: DateTime<Utc>) -> NewOrder {
+        NewOrder {
+            out_trade_no: out_trade_no.into(),
+            station: "s".into(),
+            cashier: "c".into(),
+            created_at: at,
+            expires_at: at,
+            total,
+            items: vec![],
+            body: "b".into(),
+            notify_url: "n".into(),
+            spbill_create_ip: "127.0.0.1".into(),
+            product_id: "p".into(),
+            device_info: None,
+            time_start: at,
+            time_expire: at,
+        }
+    }
+}
+
 /// An order as stored: [`NewOrder`]'s fields (without the items, see [`crate::ledger::Ledger::items`]),
 /// where it stands, and what the gateway told us.
 #[derive(Debug, Clone, PartialEq, Eq)]

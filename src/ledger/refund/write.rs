@@ -339,22 +339,7 @@ mod tests {
         let t = DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
         let total = Fen::new(6_000).unwrap();
         ledger
-            .create_order(&NewOrder {
-                out_trade_no: "O1".into(),
-                station: "s".into(),
-                cashier: "c".into(),
-                created_at: t,
-                expires_at: t,
-                total,
-                items: vec![],
-                body: "b".into(),
-                notify_url: "n".into(),
-                spbill_create_ip: "127.0.0.1".into(),
-                product_id: "p".into(),
-                device_info: None,
-                time_start: t,
-                time_expire: t,
-            })
+            .create_order(&NewOrder::for_test("O1", total, t))
             .unwrap();
         let payment = PaymentFacts {
             transaction_id: "T1".into(),

@@ -197,18 +197,7 @@ mod tests {
 
     #[test]
     fn a_sale_paid_prints_and_opens_the_drawer_once_as_configured() {
-        let t = t0();
-        let open = OrderView {
-            out_trade_no: "A".into(),
-            total: Fen::new(100).unwrap(),
-            status: OrderStatus::Open,
-            code_url: Some("weixin://x".into()),
-            created_at: t,
-            expires_at: t + chrono::Duration::minutes(10),
-            transaction_id: None,
-            paid_at: None,
-            notice: None,
-        };
+        let open = open_order();
         let paid = OrderView {
             status: OrderStatus::Paid,
             ..open.clone()
@@ -225,7 +214,7 @@ mod tests {
                 fields: &mut fields,
                 info: &info,
                 counter: &counter,
-                now: t,
+                now: t0(),
                 ctx: &ctx,
                 intents: Vec::new(),
             };
@@ -266,18 +255,7 @@ mod tests {
 
     #[test]
     fn merge_keeps_the_later_status_and_the_code_url() {
-        let t = t0();
-        let open = OrderView {
-            out_trade_no: "A".into(),
-            total: Fen::new(100).unwrap(),
-            status: OrderStatus::Open,
-            code_url: Some("weixin://x".into()),
-            created_at: t,
-            expires_at: t,
-            transaction_id: None,
-            paid_at: None,
-            notice: None,
-        };
+        let open = open_order();
         let paid = OrderView {
             status: OrderStatus::Paid,
             code_url: None,

@@ -139,8 +139,7 @@ impl Reducer<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::*;
-    use crate::app::window::{CashierChoice, OrderStatus, OrderView, ShiftError, SignInInfo};
-    use crate::money::Fen;
+    use crate::app::window::{CashierChoice, OrderView, ShiftError, SignInInfo};
     use crate::ui::command::UiCommand;
     use crate::ui::effects::{Intent, Msg};
     use crate::ui::state::{Fields, Screen, UiState};
@@ -300,15 +299,8 @@ mod tests {
         let mut fields = Fields::default();
         // The payment screen is up: refused, the cashier stays on the order.
         let open = OrderView {
-            out_trade_no: "A".into(),
-            total: Fen::new(100).unwrap(),
-            status: OrderStatus::Open,
             code_url: None,
-            created_at: t0(),
-            expires_at: t0() + chrono::Duration::minutes(10),
-            transaction_id: None,
-            paid_at: None,
-            notice: None,
+            ..open_order()
         };
         ui.payment = Some(PaymentState::new(open.clone()));
         ui.screen = Screen::Payment;

@@ -6,7 +6,7 @@ use eframe::egui;
 
 use super::Reducer;
 use crate::app::window::{CartLine, CashierChoice, CounterInfo, SignInInfo, StationInfo};
-use crate::app::window::{ShiftSummary, ShiftView};
+use crate::app::window::{OrderStatus, OrderView, ShiftSummary, ShiftView};
 use crate::money::Fen;
 use crate::ui::command::UiCommand;
 use crate::ui::effects::{Intent, Msg};
@@ -14,6 +14,21 @@ use crate::ui::state::{Fields, Prefs, UiState};
 
 pub(super) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+}
+
+/// An open order "A" of ¥1.00 with its code, made at [`t0`] and payable for ten minutes.
+pub(super) fn open_order() -> OrderView {
+    OrderView {
+        out_trade_no: "A".into(),
+        total: Fen::new(100).unwrap(),
+        status: OrderStatus::Open,
+        code_url: Some("weixin://x".into()),
+        created_at: t0(),
+        expires_at: t0() + chrono::Duration::minutes(10),
+        transaction_id: None,
+        paid_at: None,
+        notice: None,
+    }
 }
 
 pub(super) fn info() -> StationInfo {
